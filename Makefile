@@ -1,0 +1,70 @@
+# rfl-bpf: BPF local storage on rqspinlock, in Rust, on Linux 7.3.
+#
+#   make          set up, build the patched kernel and selftests, run the demo
+#   make check    lint, build, KUnit and the allowlisted BPF selftests in QEMU
+#
+# See README.md for the other targets.
+
+CACHE ?= /var/cache/rfl-bpf
+ARCH ?= x86_64
+export CACHE ARCH
+
+TREE := $(if $(filter x86_64,$(ARCH)),linux,linux-$(ARCH))
+BASE := $(if $(filter x86_64,$(ARCH)),base,base-$(ARCH))
+OUT ?= $(CURDIR)/out/$(ARCH)
+S := $(CURDIR)/scripts
+
+.PHONY: all setup tree base-tree kernel baseline selftests demo check lint \
+	kunit test vm bench clean
+
+all: demo
+
+setup:
+	@mkdir -p $(CACHE)
+	@$(S)/host-setup.sh
+	@$(S)/mkroot.sh
+
+tree: setup
+	@$(S)/mktree.sh $(TREE)
+
+kernel: tree
+	@$(S)/kbuild.sh $(TREE)
+
+base-tree: setup
+	@$(S)/mktree.sh --base $(BASE)
+
+# The same config with none of our changes, for A/B runs.
+baseline: base-tree
+	@$(S)/kbuild.sh $(BASE)
+
+selftests: kernel
+	@$(S)/build-selftests.sh $(TREE)
+
+demo: selftests
+	@$(S)/demo.sh $(TREE) $(OUT)/demo
+
+lint: kernel
+	@$(S)/lint.sh $(TREE)
+
+check: selftests
+	@$(S)/lint.sh $(TREE)
+	@$(S)/check.sh $(TREE) $(OUT)/check
+
+# One KUnit run (all built-in suites) or one selftest:
+#   make kunit;  make test T=task_local_storage
+kunit: kernel
+	@$(S)/check.sh --kunit-only $(TREE) $(OUT)/kunit
+
+test: selftests
+	@$(S)/vm-run.sh -o $(OUT)/test $(TREE) -- \
+		bash -c 'cd /build/$(TREE)/tools/testing/selftests/bpf && ./test_progs -t $(T)'
+
+# Any command in the guest: make vm CMD='uname -a'
+vm: kernel
+	@$(S)/vm-run.sh -o $(OUT)/vm $(TREE) -- bash -c '$(CMD)'
+
+bench: selftests baseline
+	@$(S)/bench.sh $(TREE) $(BASE) $(OUT)/bench
+
+clean:
+	rm -rf out

@@ -1,0 +1,30 @@
+#!/bin/bash
+# Build the BPF selftests we run (test_progs, test_maps, bench and the test
+# kmods) against a built tree, inside the root, with the kernel's compiler.
+#   build-selftests.sh TREE
+#
+# BPF_STRICT_BUILD=0 skips BPF programs whose kernel features our small
+# config lacks; run-tests.sh fails the run if an allowlisted test was among
+# them. Only the plain test_progs flavour is built: no_alu32 and cpuv4
+# would compile every BPF program twice more.
+set -euo pipefail
+here=$(dirname "$(readlink -f "$0")")
+name=${1:?tree}
+jobs=$(( $(nproc) + 1 ))
+log=$CACHE/root/build/$name-selftests.log
+echo "selftests: building in /build/$name (log: $log)"
+if ! "$here/inroot.sh" bash -c '
+	set -e
+	cd /build/'"$name"'/tools/testing/selftests/bpf
+	make -j'"$jobs"' LLVM=1 BPF_STRICT_BUILD=0 SKIP_DOCS=1 test_progs test_maps bench
+	for f in test_progs test_maps bench bpf_testmod.ko bpf_test_rqspinlock.ko; do
+		[ -e "$f" ] || { echo "selftests: $f was not built" >&2; exit 1; }
+	done
+' > "$log" 2>&1; then
+	grep -E -i "error|not built" "$log" | tail -n 30 >&2
+	echo "selftests: build failed, see $log" >&2
+	exit 1
+fi
+n=$(grep -c -E "^  (CLNG-BPF|GEN-SKEL)" "$log" || true)
+s=$(grep -c -i "skipping\|failed to build\|build failed" "$log" || true)
+echo "selftests: built ($n BPF objects and skeletons, $s build skips logged)"

@@ -1,0 +1,28 @@
+#!/bin/bash
+# Boot the built tree once and run our KUnit suites (they run at boot) and
+# the allowlisted BPF selftests; write results.json and print the totals.
+#   check.sh [--kunit-only] TREE OUTDIR
+set -euo pipefail
+here=$(dirname "$(readlink -f "$0")")
+repo=$(dirname "$here")
+kunit_only=
+[ "${1:-}" = --kunit-only ] && { kunit_only=1; shift; }
+name=${1:?tree}
+out=${2:?outdir}
+rm -rf "$out" && mkdir -p "$out"
+
+cp "$repo/config/allowlist" "$out/allowlist"
+install -m 755 "$here/guest/run-tests.sh" "$CACHE/root/sbin/rfl-run-tests"
+if [ -n "$kunit_only" ]; then
+	cmd=(true)
+else
+	cmd=(rfl-run-tests "/build/$name" /mnt/rfl/allowlist)
+fi
+set +e
+"$here/vm-run.sh" -t "${CHECK_TIMEOUT:-2400}" -o "$out" "$name" -- "${cmd[@]}" > /dev/null
+vmrc=$?
+set -e
+echo "check: guest exited with $vmrc; console log in $out/console.log"
+
+
+python3 "$here/report.py" "$out" ${kunit_only:+--kunit-only} --vm-rc "$vmrc"

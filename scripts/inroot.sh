@@ -1,0 +1,23 @@
+#!/bin/bash
+# Run a command inside the trixie root, in a private mount namespace so
+# that nothing needs unmounting afterwards. The host's rustup toolchain and
+# cargo binaries (bindgen) are bind-mounted read-only at the same paths.
+set -euo pipefail
+root=${CACHE:?}/root
+exec unshare --mount --propagation private -- bash -c '
+	set -e
+	root=$1; shift
+	mount -t proc proc "$root/proc"
+	mount --rbind /dev "$root/dev"
+	mount -t sysfs sys "$root/sys"
+	mount -t tmpfs tmp "$root/tmp"
+	for d in /root/.rustup /root/.cargo; do
+		[ -d "$d" ] || continue
+		mkdir -p "$root$d"
+		mount --bind "$d" "$root$d"
+		mount -o remount,bind,ro "$root$d"
+	done
+	exec chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+		PATH=/usr/local/bin:/root/.cargo/bin:/usr/bin:/bin:/usr/sbin:/sbin \
+		CCACHE_DIR=/build/ccache "$@"
+' inroot "$root" "$@"

@@ -1,0 +1,37 @@
+#!/bin/bash
+# Configure and build one prepared tree inside the root.
+#   kbuild.sh NAME [make targets...]
+#
+# Trees other than the baselines are built with CLIPPY=1 (clippy-driver
+# emits the same code as rustc, plus lints): the Rust warnings of the last
+# build of rust/kernel.o are kept in NAME-rust-warnings.log for lint.sh.
+set -euo pipefail
+here=$(dirname "$(readlink -f "$0")")
+name=${1:?tree name}; shift
+arch=${ARCH:-x86_64}
+jobs=$(( $(nproc) + 1 ))
+build=$CACHE/root/build
+clippy=1
+case $name in base*) clippy= ;; esac
+
+rm -rf "$build/config" && cp -r "$(dirname "$here")/config" "$build/config"
+cp "$here/kconfig.sh" "$build/config/kconfig.sh"
+
+krust=$build/$name/rust/kernel.o
+before=$(stat -c %Y "$krust" 2>/dev/null || echo 0)
+log=$build/$name-build.log
+set +e
+"$here/inroot.sh" env TREE="/build/$name" ARCH="$arch" EXTRA_KCONFIG="${EXTRA_KCONFIG:-}" \
+	CCACHE_MAXSIZE=8G bash -c '
+	set -e
+	bash /build/config/kconfig.sh
+	cd "$TREE"
+	make -s LLVM=1 ARCH="$ARCH" CC="ccache clang" '"${clippy:+CLIPPY=1}"' -j'"$jobs"' "$@"
+' kbuild "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+after=$(stat -c %Y "$krust" 2>/dev/null || echo 0)
+if [ "$before" != "$after" ] || [ ! -e "$build/$name-rust-warnings.log" ]; then
+	awk '/^(warning|error)(\[|:)/ { p = 1 } /^$/ { p = 0 } p' "$log" > "$build/$name-rust-warnings.log"
+fi
+exit "$rc"

@@ -1,0 +1,37 @@
+#!/bin/bash
+# Write .config for a prepared tree: allnoconfig plus the BPF selftests'
+# config (minus config/selftests-exclude.txt), then config/guest.config and
+# config/$ARCH.config. Runs inside the root; TREE and ARCH are set.
+set -euo pipefail
+cd "$TREE"
+cfg=/build/config
+frag=.rfl-kconfig-fragment
+ours=("$cfg/guest.config" "$cfg/$ARCH.config" ${EXTRA_KCONFIG:+"$EXTRA_KCONFIG"})
+# The selftests' options, less the excluded ones and those ours set.
+upstream() {
+	local sym val
+	grep -E '^CONFIG_' tools/testing/selftests/bpf/config |
+	while IFS='=' read -r sym val; do
+		grep -q -E -f <(sed -e 's/#.*//' -e '/^\s*$/d' "$cfg/selftests-exclude.txt") <<< "$sym" && continue
+		grep -q -E "^(# )?$sym[= ]" "${ours[@]}" && continue
+		echo "$sym=$val"
+	done
+}
+{ upstream; cat "${ours[@]}"; } > "$frag.new"
+if cmp -s "$frag.new" "$frag" && [ -e .config ]; then
+	rm "$frag.new"
+	exit 0
+fi
+mv "$frag.new" "$frag"
+make -s LLVM=1 ARCH="$ARCH" KCONFIG_ALLCONFIG="$frag" allnoconfig
+
+# Report what the fragments asked for and did not get; fail on the
+# options the whole harness depends on.
+missing=$(grep -E '^CONFIG_' "$cfg/guest.config" "$cfg/$ARCH.config" | cut -d: -f2- |
+	while IFS= read -r want; do
+		grep -qxF "$want" .config || echo "$want"
+	done)
+[ -z "$missing" ] || printf 'kconfig: requested but not set:\n%s\n' "$missing" >&2
+for must in RUST DEBUG_INFO_BTF BPF_SYSCALL BPF_LSM KUNIT MODULES KEYS; do
+	grep -qx "CONFIG_$must=y" .config || { echo "kconfig: CONFIG_$must is not y" >&2; rm -f "$frag"; exit 1; }
+done

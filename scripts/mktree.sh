@@ -1,0 +1,69 @@
+#!/bin/bash
+# Prepare a kernel tree: the pinned base, then (unless --base) our patches
+# in series order and our files at their kernel paths.
+#
+#   mktree.sh [--base] NAME     -> prints the tree's path
+#
+# The tree is a git repository whose first commit is the base; the overlay
+# is a second commit built through a scratch index, and `git reset --hard`
+# moves the work tree to it, rewriting only the files whose content changed
+# so that an unchanged file keeps its build output.
+set -euo pipefail
+here=$(dirname "$(readlink -f "$0")")
+repo=$(dirname "$here")
+base_only=
+[ "${1:-}" = --base ] && { base_only=1; shift; }
+name=${1:?tree name}
+tree=${CACHE:?}/root/build/$name
+. "$here/versions.env"
+
+g() { git -C "$tree" -c user.name=rfl-bpf -c user.email=rfl-bpf@localhost "$@"; }
+
+src=$CACHE/root/build/src.git
+if [ ! -d "$src" ]; then
+	# One repository holds the base; every tree is a shared clone of it.
+	tarball=$("$here/fetch-kernel.sh")
+	tmp=$(mktemp -d "$src.XXXX")
+	tar -xJf "$tarball" -C "$tmp" --strip-components=1
+	git init -q --bare "$tmp.git"
+	gs() { git --git-dir="$tmp.git" --work-tree="$tmp" \
+		-c user.name=rfl-bpf -c user.email=rfl-bpf@localhost "$@"; }
+	gs add -A -f .
+	gs commit -q -m "Debian linux $DEB_VERSION (base)"
+	gs tag base
+	rm -rf "$tmp" && mv "$tmp.git" "$src"
+fi
+if [ ! -d "$tree/.git" ]; then
+	rm -rf "$tree"
+	git clone -q --shared "$src" "$tree"
+	g fetch -q --tags
+fi
+
+export GIT_INDEX_FILE=$tree/.git/rfl-index
+g read-tree base
+if [ -z "$base_only" ]; then
+	while read -r p; do
+		g apply --cached "$repo/patches/$p" ||
+			{ echo "mktree: patches/$p does not apply" >&2; exit 1; }
+	done < <(sed -e 's/#.*//' -e '/^\s*$/d' "$repo/patches/series")
+
+	# Our own files: everything tracked (or new, not ignored) under the
+	# kernel's top-level directories.
+	while IFS= read -r -d '' f; do
+		if g cat-file -e "base:$f" 2>/dev/null; then
+			echo "mktree: $f exists upstream; change it with a patch" >&2
+			exit 1
+		fi
+		blob=$(g hash-object -w --stdin < "$repo/$f")
+		mode=100644; [ -x "$repo/$f" ] && mode=100755
+		g update-index --add --cacheinfo "$mode,$blob,$f"
+	done < <(env -u GIT_INDEX_FILE git -C "$repo" ls-files -z --cached --others --exclude-standard -- \
+		 Documentation arch include kernel lib mm net rust security tools)
+fi
+overlay=$(g write-tree)
+unset GIT_INDEX_FILE
+if [ "$(g rev-parse HEAD^{tree})" != "$overlay" ]; then
+	commit=$(g commit-tree "$overlay" -p base -m "rfl-bpf overlay")
+	g reset -q --hard "$commit"
+fi
+echo "$tree"

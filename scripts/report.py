@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Summarise one guest test run: KUnit cases (from the guest's dmesg),
+test_progs tests and subtests (from its output), test_maps, the allowlist
+build check and kernel splats. Writes results.json and prints the totals
+as 'N passed, N failed, N skipped'."""
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+KTAP_CASE = re.compile(r"^(?P<ind> *)(?P<not>not )?ok \d+ (?:- )?(?P<name>\S+)(?: # (?P<dir>SKIP.*))?$")
+KTAP_SUITE = re.compile(r"^ *# Subtest: (?P<name>\S+)$")
+TP_LINE = re.compile(r"^#(?P<num>\d+)(?:/(?P<sub>\d+))?\s+(?P<name>\S+):(?P<res>OK|FAIL|SKIP)\b")
+SPLAT = re.compile(
+    r"(BUG:|WARNING:|Oops|Kernel panic|KASAN|UBSAN|kmemleak: \d+ new suspected"
+    r"|possible circular locking|possible recursive locking|inconsistent lock state"
+    r"|INFO: task .* blocked|rcu: INFO: .* stall|general protection fault"
+    r"|Unable to handle kernel)")
+DMESG_TS = re.compile(r"^\[[ 0-9.]+\] ?")
+
+
+def kunit(dmesg):
+    """Return [(name, result)] for every KUnit case, suite-qualified."""
+    out, suites = [], []
+    for raw in dmesg:
+        line = DMESG_TS.sub("", raw.rstrip("\n"))
+        m = KTAP_SUITE.match(line)
+        if m:
+            depth = (len(line) - len(line.lstrip(" "))) // 4
+            del suites[depth:]
+            suites.append(m["name"])
+            continue
+        m = KTAP_CASE.match(line)
+        if not m or not suites:
+            continue
+        depth = len(m["ind"]) // 4
+        if depth == 0:
+            # a suite's own line: count it only if it has no cases (init failed)
+            if m["not"] and not any(n.startswith(m["name"] + ".") for n, _ in out):
+                out.append((m["name"], "fail"))
+            continue
+        if depth > len(suites):
+            continue
+        res = "skip" if m["dir"] else ("fail" if m["not"] else "pass")
+        out.append((".".join(suites[:depth] + [m["name"]]), res))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("outdir", type=Path)
+    ap.add_argument("--kunit-only", action="store_true")
+    ap.add_argument("--vm-rc", type=int, default=0)
+    a = ap.parse_args()
+    d = a.outdir
+    read = lambda f: (d / f).read_text(errors="replace").splitlines() if (d / f).exists() else []
+    results = []
+
+    dmesg = read("dmesg") or read("console.log")
+    for name, res in kunit(dmesg):
+        results.append({"suite": "kunit", "name": name, "result": res})
+    if not any(r["suite"] == "kunit" for r in results):
+        results.append({"suite": "kunit", "name": "(no KUnit results)", "result": "fail"})
+
+    if not a.kunit_only:
+        for line in read("allowlist-check.txt"):
+            _, runner, sel = line.split()
+            results.append({"suite": runner, "name": sel, "result": "fail",
+                            "detail": "not built (skipped at build time)"})
+        tp = [m for m in map(TP_LINE.match, read("output")) if m]
+        for m in tp:
+            results.append({"suite": "test_progs" if not m["sub"] else "test_progs-subtest",
+                            "name": m["name"], "result": {"OK": "pass", "FAIL": "fail", "SKIP": "skip"}[m["res"]]})
+        if not tp:
+            results.append({"suite": "test_progs", "name": "(no results)", "result": "fail"})
+        allow = [l.split() for l in read("allowlist") if l.strip() and not l.startswith("#")]
+        if any(r[0] == "test_maps" for r in allow):
+            rc = read("test_maps.rc")
+            ok = rc == ["0"]
+            results.append({"suite": "test_maps", "name": "test_maps", "result": "pass" if ok else "fail",
+                            "detail": "\n".join(read("test_maps.log")[-5:])})
+
+    splats = [l for l in dmesg if SPLAT.search(l)]
+    if splats:
+        results.append({"suite": "kernel", "name": "splats", "result": "fail", "detail": "\n".join(splats[:20])})
+    if a.vm_rc not in (0, 1):
+        results.append({"suite": "vm", "name": "guest", "result": "fail", "detail": f"vm-run exited {a.vm_rc}"})
+
+    (d / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    top = [r for r in results if r["suite"] != "test_progs-subtest"]
+    subs = [r for r in results if r["suite"] == "test_progs-subtest"]
+    count = lambda rs, res: sum(r["result"] == res for r in rs)
+    for suite in ("kunit", "test_progs", "test_maps"):
+        rs = [r for r in top if r["suite"] == suite]
+        if rs:
+            print(f"  {suite:<11} {count(rs, 'pass')} passed, {count(rs, 'fail')} failed, {count(rs, 'skip')} skipped")
+    if subs:
+        print(f"  {'(subtests)':<11} {count(subs, 'pass')} passed, {count(subs, 'fail')} failed, {count(subs, 'skip')} skipped")
+    for r in results:
+        if r["result"] == "fail":
+            print(f"  FAIL {r['suite']}: {r['name']}" + (f"\n    {r['detail']}".replace("\n", "\n    ") if r.get("detail") else ""))
+    print(f"results: {d / 'results.json'}")
+    print(f"{count(top, 'pass')} passed, {count(top, 'fail')} failed, {count(top, 'skip')} skipped")
+    return 1 if count(top, "fail") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

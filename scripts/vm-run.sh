@@ -1,0 +1,112 @@
+#!/bin/bash
+# Boot a built kernel in QEMU and run one command in it.
+#
+#   vm-run.sh [-t SECONDS] [-o OUTDIR] [-a KERNEL_ARGS] TREE -- COMMAND...
+#
+# The guest's root is the build root ($CACHE/root) over 9p, read-only, so
+# the command sees the same paths as the build (/build/TREE/...). OUTDIR
+# receives console.log, output (the command's), dmesg and rc. Exits with
+# the command's exit code; 124 on timeout; 125 when the guest died without
+# reporting one.
+#
+# Why not virtme-ng or vmtest.sh: vmtest.sh downloads its root image and
+# kernel config from the internet, which this environment cannot reach;
+# virtme-ng returned 255 for commands that exited 0 ("cannot find script
+# I/O ports") and needs extra guest options. What we need is small: a 9p
+# root, an exchange directory, an exit code, and a timeout.
+#
+# Environment: ARCH (x86_64|arm64), VM_ACCEL (kvm|tcg; probed when unset),
+# VM_CPU (QEMU -cpu model), VM_CPUS (2), VM_MEM (4G).
+set -euo pipefail
+here=$(dirname "$(readlink -f "$0")")
+timeout=600 outdir= extra=
+while getopts t:o:a: opt; do
+	case $opt in
+	t) timeout=$OPTARG ;;
+	o) outdir=$OPTARG ;;
+	a) extra=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+tree=${1:?tree}; shift
+[ "${1:-}" = -- ] && shift
+[ $# -gt 0 ] || { echo "vm-run: no command" >&2; exit 2; }
+
+root=${CACHE:?}/root
+arch=${ARCH:-x86_64}
+cpus=${VM_CPUS:-2}
+outdir=${outdir:-$(mktemp -d /tmp/rfl-vm.XXXXXX)}
+mkdir -p "$outdir"
+rm -f "$outdir"/{rc,output,dmesg,console.log,cmd}
+printf '%q ' "$@" > "$outdir/cmd"
+echo >> "$outdir/cmd"
+install -m 755 "$here/guest/init" "$root/sbin/rfl-init"
+
+case $arch in
+x86_64)
+	qemu=qemu-system-x86_64
+	kernel=$root/build/$tree/arch/x86/boot/bzImage
+	machine=(-machine q35)
+	console=ttyS0
+	;;
+arm64)
+	qemu=qemu-system-aarch64
+	kernel=$root/build/$tree/arch/arm64/boot/Image
+	machine=(-machine virt,gic-version=3)
+	console=ttyAMA0
+	;;
+*) echo "vm-run: unknown ARCH $arch" >&2; exit 2 ;;
+esac
+[ -e "$kernel" ] || { echo "vm-run: no kernel at $kernel" >&2; exit 2; }
+
+qemu_cmd() { # accel cpu
+	local accel=$1 cpu=$2
+	echo "$qemu" "${machine[@]}" -accel "$accel" -cpu "$cpu" -smp "$cpus" \
+		-m "${VM_MEM:-4G}" -nodefaults -no-reboot -display none -serial stdio \
+		-kernel "$kernel" \
+		-virtfs "local,path=$root,mount_tag=/dev/root,security_model=none,readonly=on,multidevs=remap" \
+		-virtfs "local,path=$outdir,mount_tag=rfl,security_model=none,multidevs=remap"
+}
+cmdline="console=$console root=/dev/root rootfstype=9p ro"
+cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose"
+cmdline+=" init=/sbin/rfl-init panic=-1 loglevel=4 $extra"
+
+accel=${VM_ACCEL:-}
+if [ -z "$accel" ]; then
+	accel=tcg
+	# /dev/kvm may exist and still not run our guests (a PVM-only host
+	# module hangs them at boot): trust it only after a guest booted on it.
+	probe=$CACHE/kvm-probe.$arch.$(cat /proc/sys/kernel/random/boot_id)
+	if [ -w /dev/kvm ] && [ ! -e "$probe" ]; then
+		pdir=$(mktemp -d /tmp/rfl-kvm-probe.XXXXXX)
+		echo true > "$pdir/cmd"
+		# shellcheck disable=SC2046
+		if timeout -s KILL 30 $(outdir=$pdir; qemu_cmd kvm host) -append "$cmdline" \
+			</dev/null >/dev/null 2>&1 && [ "$(cat "$pdir/rc" 2>/dev/null)" = 0 ]; then
+			echo kvm > "$probe"
+		else
+			echo tcg > "$probe"
+		fi
+		rm -rf "$pdir"
+	fi
+	[ -e "$probe" ] && accel=$(cat "$probe")
+fi
+cpu=${VM_CPU:-}
+[ -n "$cpu" ] || { [ "$accel" = kvm ] && cpu=host || cpu=max; }
+
+echo "vm-run: $arch $accel -cpu $cpu, $cpus CPUs, timeout ${timeout}s, output in $outdir" >&2
+set +e
+# shellcheck disable=SC2046
+timeout -s KILL "$timeout" $(qemu_cmd "$accel" "$cpu") -append "$cmdline" </dev/null 2>&1 |
+	tee "$outdir/console.log"
+qrc=${PIPESTATUS[0]}
+set -e
+if [ -e "$outdir/rc" ]; then
+	exit "$(cat "$outdir/rc")"
+elif [ "$qrc" = 137 ]; then
+	echo "vm-run: timed out after ${timeout}s" >&2
+	exit 124
+fi
+echo "vm-run: guest died without an exit code (qemu exit $qrc)" >&2
+exit 125
