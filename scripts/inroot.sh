@@ -19,5 +19,5 @@ exec unshare --mount --propagation private -- bash -c '
 	done
 	exec chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
 		PATH=/usr/local/bin:/root/.cargo/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-		CCACHE_DIR=/build/ccache "$@"
+		CCACHE_DIR=/build/ccache CCACHE_BASEDIR=/build CCACHE_NOHASHDIR=true "$@"
 ' inroot "$root" "$@"

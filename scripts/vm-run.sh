@@ -65,8 +65,10 @@ qemu_cmd() { # accel cpu
 	echo "$qemu" "${machine[@]}" -accel "$accel" -cpu "$cpu" -smp "$cpus" \
 		-m "${VM_MEM:-4G}" -nodefaults -no-reboot -display none -serial stdio \
 		-kernel "$kernel" \
-		-virtfs "local,path=$root,mount_tag=/dev/root,security_model=none,readonly=on,multidevs=remap" \
-		-virtfs "local,path=$outdir,mount_tag=rfl,security_model=none,multidevs=remap"
+		-fsdev "local,id=root,path=$root,security_model=none,readonly=on,multidevs=remap" \
+		-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
+		-fsdev "local,id=rfl,path=$outdir,security_model=none,multidevs=remap" \
+		-device virtio-9p-pci,fsdev=rfl,mount_tag=rfl
 }
 cmdline="console=$console root=/dev/root rootfstype=9p ro"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose"
@@ -82,8 +84,8 @@ if [ -z "$accel" ]; then
 		pdir=$(mktemp -d /tmp/rfl-kvm-probe.XXXXXX)
 		echo true > "$pdir/cmd"
 		# shellcheck disable=SC2046
-		if timeout -s KILL 30 $(outdir=$pdir; qemu_cmd kvm host) -append "$cmdline" \
-			</dev/null >/dev/null 2>&1 && [ "$(cat "$pdir/rc" 2>/dev/null)" = 0 ]; then
+		if (timeout -s KILL 30 $(outdir=$pdir; qemu_cmd kvm host) -append "$cmdline" \
+			</dev/null >/dev/null 2>&1) 2>/dev/null && [ "$(cat "$pdir/rc" 2>/dev/null)" = 0 ]; then
 			echo kvm > "$probe"
 		else
 			echo tcg > "$probe"

@@ -12,6 +12,7 @@
 
 use crate::{
     bindings,
+    error::to_result,
     prelude::*,
     types::{
         NotThreadSafe,

@@ -1,0 +1,44 @@
+#!/bin/bash
+# A/B benchmarks: boot the patched tree and the baseline in turn (ROUNDS
+# times each, alternating), run config/bench in each boot with the same
+# bench binary, and print the median of each kernel and their ratio.
+#   bench.sh TREE BASE OUTDIR
+set -euo pipefail
+here=$(dirname "$(readlink -f "$0")")
+repo=$(dirname "$here")
+tree=${1:?tree} base=${2:?base} out=${3:?outdir}
+rounds=${ROUNDS:-3}
+mkdir -p "$out"
+cp "$repo/config/bench" "$out/bench.list"
+install -m 755 "$here/guest/run-bench.sh" "$CACHE/root/sbin/rfl-run-bench"
+: > "$out/raw.txt"
+for r in $(seq "$rounds"); do
+	for k in "$tree" "$base"; do
+		echo "bench: round $r, kernel $k"
+		"$here/vm-run.sh" -t 1800 -o "$out/$k.$r" -a kunit.enable=0 "$k" -- \
+			rfl-run-bench "/build/$tree" /mnt/rfl/bench.list > /dev/null
+		cp "$out/bench.list" "$out/$k.$r/" 2>/dev/null || true
+		awk -v k="$k" '/^BENCH / { print k, $2, $3 }' "$out/$k.$r/output" | tee -a "$out/raw.txt"
+	done
+done
+python3 - "$out/raw.txt" "$tree" "$base" <<'PY' | tee "$out/table.txt"
+import statistics, sys
+raw, tree, base = sys.argv[1:]
+vals = {}
+order = []
+for line in open(raw):
+    k, label, v = line.split()
+    if label not in order:
+        order.append(label)
+    try:
+        vals.setdefault((k, label), []).append(float(v))
+    except ValueError:
+        pass
+print(f"{'benchmark':<18} {tree:>12} {base:>12} {'ratio':>7}   (median of runs; creates k/s, gets M ops/s)")
+for label in order:
+    a, b = vals.get((tree, label), []), vals.get((base, label), [])
+    ma = statistics.median(a) if a else float("nan")
+    mb = statistics.median(b) if b else float("nan")
+    ratio = ma / mb if a and b and mb else float("nan")
+    print(f"{label:<18} {ma:12.3f} {mb:12.3f} {ratio:7.3f}x")
+PY
