@@ -19,7 +19,7 @@ else
 	cmd=(rfl-run-tests "/build/$name" /mnt/rfl/allowlist)
 fi
 set +e
-"$here/vm-run.sh" -t "${CHECK_TIMEOUT:-2400}" -o "$out" "$name" -- "${cmd[@]}" > /dev/null
+"$here/vm-run.sh" -t "${CHECK_TIMEOUT:-2400}" -o "$out" -a "kunit.enable=1 kunit.autorun=1" "$name" -- "${cmd[@]}" > /dev/null
 vmrc=$?
 set -e
 echo "check: guest exited with $vmrc; console log in $out/console.log"

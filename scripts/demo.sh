@@ -21,6 +21,6 @@ rm -rf "$build/demo" && cp -r "$repo/demo" "$build/demo"
 	clang -g -O2 -Wall $inc -I. task_count.c $st/tools/build/libbpf/libbpf.a \
 		-lelf -lz -lzstd -lpthread -o task_count
 '
-"$here/vm-run.sh" -t 300 -o "$out" -a kunit.enable=0 "$name" -- /build/demo/task_count > /dev/null
+"$here/vm-run.sh" -t 300 -o "$out" "$name" -- /build/demo/task_count > /dev/null
 echo "demo: output in $out/output"
 cat "$out/output"

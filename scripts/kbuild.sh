@@ -18,7 +18,7 @@ rm -rf "$build/config" && cp -r "$(dirname "$here")/config" "$build/config"
 cp "$here/kconfig.sh" "$build/config/kconfig.sh"
 
 krust=$build/$name/rust/kernel.o
-before=$(stat -c %Y "$krust" 2>/dev/null || echo 0)
+warn=$build/$name-rust-warnings.log
 log=$build/$name-build.log
 set +e
 "$here/inroot.sh" env TREE="/build/$name" ARCH="$arch" EXTRA_KCONFIG="${EXTRA_KCONFIG:-}" \
@@ -30,8 +30,8 @@ set +e
 ' kbuild "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
-after=$(stat -c %Y "$krust" 2>/dev/null || echo 0)
-if [ "$before" != "$after" ] || [ ! -e "$build/$name-rust-warnings.log" ]; then
-	awk '/^(warning|error)(\[|:)/ { p = 1 } /^$/ { p = 0 } p' "$log" > "$build/$name-rust-warnings.log"
+# rustc/clippy diagnostics of the build that last (re)built rust/kernel.o
+if [ "$rc" != 0 ] || [ ! -e "$warn" ] || [ "$krust" -nt "$warn" ]; then
+	awk '/^(warning|error)(\[|:)/ { p = 1 } /^$/ { p = 0 } p' "$log" > "$warn"
 fi
 exit "$rc"

@@ -22,29 +22,31 @@ DMESG_TS = re.compile(r"^\[[ 0-9.]+\] ?")
 
 
 def kunit(dmesg):
-    """Return [(name, result)] for every KUnit case, suite-qualified."""
-    out, suites = [], []
+    """Return [(suite.case, result)] for every KUnit case.
+
+    KUnit prints each suite indented by four spaces ("    # Subtest: suite",
+    its cases as "    ok N case"), and closes it at the top level with
+    "ok N suite"; parameterised cases nest one level deeper and are counted
+    once, by their own line."""
+    out, suite = [], None
     for raw in dmesg:
         line = DMESG_TS.sub("", raw.rstrip("\n"))
         m = KTAP_SUITE.match(line)
         if m:
-            depth = (len(line) - len(line.lstrip(" "))) // 4
-            del suites[depth:]
-            suites.append(m["name"])
+            if line.startswith("    #"):
+                suite = m["name"]
             continue
         m = KTAP_CASE.match(line)
-        if not m or not suites:
-            continue
-        depth = len(m["ind"]) // 4
-        if depth == 0:
-            # a suite's own line: count it only if it has no cases (init failed)
-            if m["not"] and not any(n.startswith(m["name"] + ".") for n, _ in out):
-                out.append((m["name"], "fail"))
-            continue
-        if depth > len(suites):
+        if not m:
             continue
         res = "skip" if m["dir"] else ("fail" if m["not"] else "pass")
-        out.append((".".join(suites[:depth] + [m["name"]]), res))
+        if len(m["ind"]) == 4 and suite:
+            out.append((f"{suite}.{m['name']}", res))
+        elif not m["ind"] and m["name"] == suite:
+            # a suite that failed without reporting cases (init failed)
+            if res == "fail" and not any(n.startswith(suite + ".") for n, _ in out):
+                out.append((suite, "fail"))
+            suite = None
     return out
 
 
