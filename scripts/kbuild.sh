@@ -20,6 +20,9 @@ cp "$here/kconfig.sh" "$build/config/kconfig.sh"
 krust=$build/$name/rust/kernel.o
 warn=$build/$name-rust-warnings.log
 log=$build/$name-build.log
+# no diagnostics on record: rebuild the kernel crate to get them
+[ -e "$warn" ] || rm -f "$krust"
+before=$(stat -c %Y "$krust" 2>/dev/null || echo 0)
 set +e
 "$here/inroot.sh" env TREE="/build/$name" ARCH="$arch" EXTRA_KCONFIG="${EXTRA_KCONFIG:-}" \
 	CCACHE_MAXSIZE=8G bash -c '
@@ -31,7 +34,8 @@ set +e
 rc=${PIPESTATUS[0]}
 set -e
 # rustc/clippy diagnostics of the build that last (re)built rust/kernel.o
-if [ "$rc" != 0 ] || [ ! -e "$warn" ] || [ "$krust" -nt "$warn" ]; then
+after=$(stat -c %Y "$krust" 2>/dev/null || echo 0)
+if [ "$rc" != 0 ] || [ "$before" != "$after" ]; then
 	awk '/^(warning|error)(\[|:)/ { p = 1 } /^$/ { p = 0 } p' "$log" > "$warn"
 fi
 exit "$rc"

@@ -18,8 +18,8 @@ __rust_helper void rust_helper_raw_res_spin_unlock(rqspinlock_t *lock)
 	raw_res_spin_unlock(lock);
 }
 
-__rust_helper int rust_helper_raw_res_spin_lock_irqsave(rqspinlock_t *lock,
-							 unsigned long *flags)
+__rust_helper int
+rust_helper_raw_res_spin_lock_irqsave(rqspinlock_t *lock, unsigned long *flags)
 {
 	return raw_res_spin_lock_irqsave(lock, *flags);
 }
