@@ -71,7 +71,11 @@ def main():
             _, runner, sel = line.split()
             results.append({"suite": runner, "name": sel, "result": "fail",
                             "detail": "not built (skipped at build time)"})
-        tp = [m for m in map(TP_LINE.match, read("output")) if m]
+        # stop at test_progs' repeated error summary ("All error logs:")
+        lines = read("output")
+        if "All error logs:" in lines:
+            lines = lines[:lines.index("All error logs:")]
+        tp = [m for m in map(TP_LINE.match, lines) if m]
         for m in tp:
             results.append({"suite": "test_progs" if not m["sub"] else "test_progs-subtest",
                             "name": m["name"], "result": {"OK": "pass", "FAIL": "fail", "SKIP": "skip"}[m["res"]]})
