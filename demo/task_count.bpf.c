@@ -3,10 +3,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-
-struct task_count {
-	__u64 syscalls;
-};
+#include "task_count.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/types.h>
+#include "task_count.h"
 #include "task_count.skel.h"
 
 #define NR_THREADS 4

@@ -15,7 +15,7 @@ rm -rf "$build/demo" && cp -r "$repo/demo" "$build/demo"
 	st=/build/'"$name"'/tools/testing/selftests/bpf
 	cd /build/demo
 	inc="-I$st/tools/include -I$st/tools/include/bpf -I/build/'"$name"'/tools/include/uapi"
-	clang -g -O2 --target=bpf -D__TARGET_ARCH_'"$( [ "${ARCH:-x86_64}" = arm64 ] && echo arm64 || echo x86)"' \
+	clang -g -O2 --target=bpf -Wno-missing-declarations -D__TARGET_ARCH_'"$( [ "${ARCH:-x86_64}" = arm64 ] && echo arm64 || echo x86)"' \
 		$inc -I$st -c task_count.bpf.c -o task_count.bpf.o
 	$st/tools/sbin/bpftool gen skeleton task_count.bpf.o name task_count_bpf > task_count.skel.h
 	clang -g -O2 -Wall $inc -I. task_count.c $st/tools/build/libbpf/libbpf.a \
