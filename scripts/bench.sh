@@ -15,9 +15,9 @@ install -m 755 "$here/guest/run-bench.sh" "$CACHE/root/sbin/rfl-run-bench"
 for r in $(seq "$rounds"); do
 	for k in "$tree" "$base"; do
 		echo "bench: round $r, kernel $k"
+		mkdir -p "$out/$k.$r" && cp "$out/bench.list" "$out/$k.$r/"
 		"$here/vm-run.sh" -t 1800 -o "$out/$k.$r" "$k" -- \
 			rfl-run-bench "/build/$tree" /mnt/rfl/bench.list > /dev/null
-		cp "$out/bench.list" "$out/$k.$r/" 2>/dev/null || true
 		awk -v k="$k" '/^BENCH / { print k, $2, $3 }' "$out/$k.$r/output" | tee -a "$out/raw.txt"
 	done
 done
