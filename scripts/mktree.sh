@@ -20,6 +20,7 @@ tree=${CACHE:?}/root/build/$name
 g() { git -C "$tree" -c user.name=rfl-bpf -c user.email=rfl-bpf@localhost "$@"; }
 
 src=$CACHE/root/build/src.git
+mkdir -p "$CACHE/root/build"
 if [ ! -d "$src" ]; then
 	# One repository holds the base; every tree is a shared clone of it.
 	tarball=$("$here/fetch-kernel.sh")
