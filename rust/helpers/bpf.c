@@ -2,6 +2,15 @@
 
 #include <linux/bpf.h>
 
+#ifdef CONFIG_BPF_RQSPINLOCK_RUST
+#include <linux/atomic.h>
+#include <linux/preempt.h>
+#include <linux/prefetch.h>
+#include <asm/barrier.h>
+#include <trace/events/lock.h>
+#include "../../kernel/bpf/rqspinlock_rust.h"
+#endif
+
 #ifdef CONFIG_BPF_SYSCALL
 __rust_helper void rust_helper_raw_res_spin_lock_init(rqspinlock_t *lock)
 {
@@ -30,4 +39,108 @@ rust_helper_raw_res_spin_unlock_irqrestore(rqspinlock_t *lock,
 {
 	raw_res_spin_unlock_irqrestore(lock, flags);
 }
+
+__rust_helper bool rust_helper_resilient_virt_spin_lock_enabled(void)
+{
+	return resilient_virt_spin_lock_enabled();
+}
+
+#ifdef CONFIG_RUST_BPF_KUNIT_TEST
+/* The tests check that a failed acquisition leaves both as it found them. */
+__rust_helper int rust_helper_preempt_count(void)
+{
+	return preempt_count();
+}
+
+__rust_helper bool rust_helper_irqs_disabled(void)
+{
+	return irqs_disabled();
+}
+#endif
+
+#ifdef CONFIG_BPF_RQSPINLOCK_RUST
+/* For the slow path in rust/kernel/bpf/rqspinlock/. */
+
+__rust_helper void rust_helper_release_held_lock_entry(void)
+{
+	release_held_lock_entry();
+}
+
+__rust_helper int rust_helper_resilient_virt_spin_lock(rqspinlock_t *lock)
+{
+	return resilient_virt_spin_lock(lock);
+}
+
+__rust_helper bool rust_helper_in_nmi(void)
+{
+	return in_nmi();
+}
+
+__rust_helper void rust_helper_prefetchw(const void *x)
+{
+	prefetchw(x);
+}
+
+__rust_helper void rust_helper_smp_acquire__after_ctrl_dep(void)
+{
+	smp_acquire__after_ctrl_dep();
+}
+
+/*
+ * The wait step of smp_cond_load_{relaxed,acquire}() on the architectures
+ * whose loop uses __cmpwait_relaxed(); it is type-generic, so one helper per
+ * type waited on.
+ */
+#if defined(CONFIG_ARM64) || defined(CONFIG_RISCV_ISA_ZAWRS)
+__rust_helper void rust_helper___cmpwait_relaxed_u8(u8 *ptr, u8 val)
+{
+	__cmpwait_relaxed(ptr, val);
+}
+
+__rust_helper void rust_helper___cmpwait_relaxed_u32(u32 *ptr, u32 val)
+{
+	__cmpwait_relaxed(ptr, val);
+}
+
+__rust_helper void rust_helper___cmpwait_relaxed_ptr(void **ptr, void *val)
+{
+	__cmpwait_relaxed(ptr, val);
+}
+#endif
+
+__rust_helper void
+rust_helper_trace_contention_begin(void *lock, unsigned int flags)
+{
+	trace_contention_begin(lock, flags);
+}
+
+__rust_helper void rust_helper_trace_contention_end(void *lock, int ret)
+{
+	trace_contention_end(lock, ret);
+}
+
+#ifdef CONFIG_QUEUED_SPINLOCKS
+__rust_helper u32 rust_helper_queued_fetch_set_pending_acquire(struct qspinlock *lock)
+{
+	return queued_fetch_set_pending_acquire(lock);
+}
+
+__rust_helper int rust_helper_arch_mcs_spin_lock_contended(int *l)
+{
+	return arch_mcs_spin_lock_contended(l);
+}
+
+__rust_helper void rust_helper_arch_mcs_spin_unlock_contended(int *l)
+{
+	arch_mcs_spin_unlock_contended(l);
+}
+
+#ifdef CONFIG_LOCK_EVENT_COUNTS
+__rust_helper void rust_helper___lockevent_inc(enum lock_events event, bool cond)
+{
+	__lockevent_inc(event, cond);
+}
+#endif
+#endif /* CONFIG_QUEUED_SPINLOCKS */
+#endif /* CONFIG_BPF_RQSPINLOCK_RUST */
 #endif

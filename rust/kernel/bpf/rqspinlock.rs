@@ -20,6 +20,22 @@ use crate::{
     },
 };
 
+// The slow path behind the C fast path `res_spin_lock()`, in place of kernel/bpf/rqspinlock.c's.
+#[cfg(all(CONFIG_BPF_RQSPINLOCK_RUST, CONFIG_QUEUED_SPINLOCKS))]
+mod events;
+#[cfg(CONFIG_BPF_RQSPINLOCK_RUST)]
+mod held;
+#[cfg(all(CONFIG_BPF_RQSPINLOCK_RUST, CONFIG_QUEUED_SPINLOCKS))]
+mod node;
+#[cfg(CONFIG_BPF_RQSPINLOCK_RUST)]
+mod slowpath;
+#[cfg(CONFIG_BPF_RQSPINLOCK_RUST)]
+mod timeout;
+#[cfg(all(CONFIG_BPF_RQSPINLOCK_RUST, CONFIG_QUEUED_SPINLOCKS))]
+mod wait;
+#[cfg(CONFIG_BPF_RQSPINLOCK_RUST)]
+mod word;
+
 /// A resilient queued spinlock (`rqspinlock_t`).
 ///
 /// # Examples
@@ -165,31 +181,4 @@ impl Drop for IrqSaveGuard<'_> {
 }
 
 #[cfg(CONFIG_RUST_BPF_KUNIT_TEST)]
-#[kunit_tests(rust_bpf_rqspinlock)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lock_and_unlock() -> Result {
-        let lock = KBox::pin_init(RqSpinLock::new(), GFP_KERNEL)?;
-        for _ in 0..3 {
-            drop(lock.lock()?);
-            drop(lock.lock_irqsave()?);
-        }
-        Ok(())
-    }
-
-    #[test]
-    fn aa_is_edeadlk() -> Result {
-        let lock = KBox::pin_init(RqSpinLock::new(), GFP_KERNEL)?;
-        let guard = lock.lock()?;
-        assert_eq!(lock.lock().err(), Some(EDEADLK));
-        assert_eq!(lock.lock_irqsave().err(), Some(EDEADLK));
-        drop(guard);
-
-        let guard = lock.lock_irqsave()?;
-        assert_eq!(lock.lock().err(), Some(EDEADLK));
-        drop(guard);
-        Ok(())
-    }
-}
+mod tests;

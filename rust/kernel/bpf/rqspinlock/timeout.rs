@@ -201,7 +201,7 @@ fn check_deadlock_abba(rqh: &HeldLocks, lock: LockWord<'_>, mask: u32) -> Result
         // and one acquisition attempt (the top entry) to take part in an ABBA deadlock. If the
         // count exceeds RES_NR_HELD, the lock being acquired is not in the table, so the CPU
         // cannot be diagnosed.
-        if cpu == this_cpu || real_cnt < 2 || real_cnt > RES_NR_HELD {
+        if cpu == this_cpu || !(2..=RES_NR_HELD).contains(&real_cnt) {
             continue;
         }
 

@@ -110,13 +110,14 @@ where
 /// `smp_cond_load_acquire(v, cond)`: like [`smp_cond_load_relaxed`], and the load that
 /// satisfied `cond` has acquire ordering.
 #[inline(always)]
-pub(super) fn smp_cond_load_acquire<T>(v: &Atomic<T>, mut cond: impl FnMut(T) -> bool) -> T
+pub(super) fn smp_cond_load_acquire<T>(v: &Atomic<T>, cond: impl FnMut(T) -> bool) -> T
 where
     T: CondLoad,
     T::Repr: AtomicBasicOps,
 {
     #[cfg(CONFIG_ARM64)]
     {
+        let mut cond = cond;
         // arm64: every load is a load-acquire (LDAR), then WFE.
         loop {
             let val = v.load(Acquire);

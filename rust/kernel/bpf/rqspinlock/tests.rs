@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of [`RqSpinLock`] and of the slow path behind it.
+//!
+//! They run with whichever slow path is built (Rust with `CONFIG_BPF_RQSPINLOCK_RUST`, C
+//! otherwise) and on whichever path the machine takes: x86 guests that see a hypervisor but no
+//! paravirt spinlocks enable `virt_spin_lock_key`, which sends every contended acquisition to the
+//! test-and-set fallback (1 s timeout) instead of the queue (250 ms as the pending waiter). The
+//! tests log the path and derive their expectations from it.
+//!
+//! The contended cases need two online CPUs: they run the other side in a kernel thread bound
+//! to the CPU the test is not running on.
+
+use super::{
+    Guard,
+    RqSpinLock, //
+};
+use crate::{
+    bindings,
+    cpu::CpuId,
+    cpumask::Cpumask,
+    error::from_err_ptr,
+    interrupt::local_interrupt_disable,
+    prelude::*,
+    processor::cpu_relax,
+    sync::{
+        atomic::{
+            Acquire,
+            Atomic,
+            Full,
+            Relaxed,
+            Release, //
+        },
+        Arc,
+        Completion, //
+    },
+    time::{
+        delay::{
+            fsleep,
+            udelay, //
+        },
+        Delta,
+        Instant,
+        Monotonic, //
+    },
+};
+use core::cell::UnsafeCell;
+
+/// `RES_NR_HELD`: the number of entries of the per-CPU table of held locks.
+const RES_NR_HELD: usize = bindings::RES_NR_HELD as usize;
+
+/// The timeout of a contended acquisition that waits for an owner which does not let go.
+fn owner_timeout() -> Delta {
+    if tas_path() {
+        Delta::from_secs(1)
+    } else {
+        // `RES_DEF_TIMEOUT`, as the pending waiter.
+        Delta::from_nanos(i64::from(bindings::RES_DEF_TIMEOUT))
+    }
+}
+
+/// Whether contended acquisitions take the test-and-set fallback rather than the MCS queue.
+fn tas_path() -> bool {
+    // SAFETY: Only tests a static key.
+    !cfg!(CONFIG_QUEUED_SPINLOCKS) || unsafe { bindings::resilient_virt_spin_lock_enabled() }
+}
+
+/// Whether the clock of the lock's timeouts advances while interrupts are disabled.
+///
+/// The timeouts read `ktime_get_mono_fast_ns()`. With a jiffies clocksource (early in the boot,
+/// before a better one is registered) that time only advances when the CPU that updates jiffies
+/// takes its tick, so a waiter with interrupts off on that CPU would never time out, with the C
+/// slow path as with this one.
+fn clock_runs_with_irqs_off() -> bool {
+    let _irqs_off = local_interrupt_disable();
+    // SAFETY: `ktime_get_mono_fast_ns()` may be called from any context.
+    let start = unsafe { bindings::ktime_get_mono_fast_ns() };
+    udelay(Delta::from_millis(2));
+    // SAFETY: As above.
+    let end = unsafe { bindings::ktime_get_mono_fast_ns() };
+    end.wrapping_sub(start) >= 1_000_000
+}
+
+/// The state that every acquisition attempt must leave as it found it when it fails.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct CpuState {
+    preempt_count: i32,
+    irqs_disabled: bool,
+}
+
+impl CpuState {
+    fn now() -> Self {
+        Self {
+            // SAFETY: Reads the current task's preemption count.
+            preempt_count: unsafe { bindings::preempt_count() },
+            // SAFETY: Reads the local interrupt state.
+            irqs_disabled: unsafe { bindings::irqs_disabled() },
+        }
+    }
+}
+
+/// Times `f`.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Delta) {
+    let start = Instant::<Monotonic>::now();
+    let ret = f();
+    (ret, start.elapsed())
+}
+
+/// Spins (without sleeping: the caller may hold a lock) until `cond` or `limit` elapses.
+fn spin_until(limit: Delta, cond: impl Fn() -> bool) -> bool {
+    let start = Instant::<Monotonic>::now();
+    while !cond() {
+        if start.elapsed() > limit {
+            return false;
+        }
+        cpu_relax();
+    }
+    true
+}
+
+/// The errno of an acquisition, 0 on success.
+fn errno<T>(ret: &Result<T>) -> i32 {
+    ret.as_ref().map_or_else(|e| e.to_errno(), |_| 0)
+}
+
+/// Returns an online CPU other than the current one, if there is one.
+fn other_online_cpu() -> Option<CpuId> {
+    let this = CpuId::current().as_u32();
+    // SAFETY: `__cpu_online_mask` is a static `struct cpumask`, valid forever.
+    let online = unsafe { Cpumask::from_raw(&raw const bindings::__cpu_online_mask) };
+    (0..crate::cpu::nr_cpu_ids())
+        .filter(|&cpu| cpu != this)
+        .filter_map(CpuId::from_u32)
+        .find(|&cpu| online.test(cpu))
+}
+
+/// What a [`PinnedThread`] shares with its kernel thread.
+#[pin_data]
+struct ThreadCtx<F> {
+    /// The closure to run; taken by the thread.
+    f: UnsafeCell<Option<F>>,
+    /// Completed once the closure has returned.
+    #[pin]
+    done: Completion,
+}
+
+/// A kernel thread bound to one CPU that runs one closure; dropping it waits for the closure
+/// and stops the thread.
+///
+/// # Invariants
+///
+/// `task` is a kernel thread running [`PinnedThread::run`] on `ctx`, with a reference to its
+/// `task_struct` held by us.
+struct PinnedThread<F: FnOnce() + Send> {
+    task: *mut bindings::task_struct,
+    ctx: Pin<KBox<ThreadCtx<F>>>,
+}
+
+impl<F: FnOnce() + Send> PinnedThread<F> {
+    fn spawn(cpu: CpuId, f: F) -> Result<Self> {
+        let ctx = KBox::pin_init(
+            pin_init!(ThreadCtx {
+                f: UnsafeCell::new(Some(f)),
+                done <- Completion::new(),
+            }),
+            GFP_KERNEL,
+        )?;
+        let data = core::ptr::from_ref::<ThreadCtx<F>>(&ctx).cast_mut().cast();
+        // SAFETY: `run::<F>` takes `data` as the `ThreadCtx<F>` it is, which `Self` keeps alive
+        // until the thread is stopped; the name format has one `%u`, for the CPU.
+        let task = from_err_ptr(unsafe {
+            bindings::kthread_create_on_cpu(
+                Some(Self::run),
+                data,
+                cpu.as_u32(),
+                c"rqspinlock_test/%u".as_char_ptr(),
+            )
+        })?;
+        // SAFETY: `task` is a valid, new kernel thread. The reference keeps its `task_struct`
+        // until `kthread_stop_put()`, however the thread ends.
+        unsafe { bindings::get_task_struct(task) };
+        // SAFETY: As above; the thread starts running `run`.
+        unsafe { bindings::wake_up_process(task) };
+        // INVARIANT: `task` runs `run` on `ctx`, and we hold a reference to it.
+        Ok(Self { task, ctx })
+    }
+
+    /// The body of the thread: runs the closure, then waits to be stopped.
+    ///
+    /// # Safety
+    ///
+    /// `data` points to the `ThreadCtx<F>` of a [`PinnedThread`] whose closure was not taken.
+    unsafe extern "C" fn run(data: *mut c_void) -> c_int {
+        // SAFETY: By the safety requirements `data` is a `ThreadCtx<F>`, which the
+        // `PinnedThread` keeps alive until this thread has been stopped.
+        let ctx = unsafe { &*data.cast::<ThreadCtx<F>>() };
+        // SAFETY: Only this thread accesses `f`, once.
+        if let Some(f) = unsafe { (*ctx.f.get()).take() } {
+            f();
+        }
+        ctx.done.complete_all();
+        // The owner stops us only after `done`, so `kthread_stop()` cannot come before the
+        // closure ran (it would skip the thread function altogether).
+        // SAFETY: We are a kernel thread.
+        while !unsafe { bindings::kthread_should_stop() } {
+            fsleep(Delta::from_millis(1));
+        }
+        0
+    }
+}
+
+impl<F: FnOnce() + Send> Drop for PinnedThread<F> {
+    fn drop(&mut self) {
+        self.ctx.done.wait_for_completion();
+        // SAFETY: By the type invariant `task` is our kernel thread and we hold a reference to
+        // it, which this drops.
+        unsafe { bindings::kthread_stop_put(self.task) };
+    }
+}
+
+/// Two locks taken in opposite orders on two CPUs, and what each side saw.
+#[pin_data]
+struct Abba {
+    #[pin]
+    locks: [RqSpinLock; 2],
+    arrived: Atomic<i32>,
+    ready: Atomic<i32>,
+    met: [Atomic<i32>; 2],
+    errno: [Atomic<i32>; 2],
+    took_ns: [Atomic<i64>; 2],
+}
+
+impl Abba {
+    fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            locks <- pin_init::pin_init_array_from_fn(|_| RqSpinLock::new()),
+            arrived: Atomic::new(0),
+            ready: Atomic::new(0),
+            met: [Atomic::new(0), Atomic::new(0)],
+            errno: [Atomic::new(1), Atomic::new(1)],
+            took_ns: [Atomic::new(0), Atomic::new(0)],
+        })
+    }
+
+    /// Side `i`: takes lock `i`, waits for the other side to hold the other lock, then takes it.
+    fn side(&self, i: usize) {
+        // Meet preemptibly first, so that the spinning below, with a lock held and preemption
+        // off, only starts when both threads run; a CPU stopper that preempts one side before
+        // it takes its first lock could otherwise keep it away for the whole spin.
+        self.arrived.fetch_add(1, Full);
+        let start = Instant::<Monotonic>::now();
+        while self.arrived.load(Acquire) < 2 && start.elapsed() < Delta::from_secs(10) {
+            fsleep(Delta::from_micros(100));
+        }
+        let (first, second) = (&self.locks[i], &self.locks[1 - i]);
+        let ret = first.lock().and_then(|held| {
+            self.ready.fetch_add(1, Full);
+            let met = spin_until(Delta::from_secs(2), || self.ready.load(Acquire) == 2);
+            self.met[i].store(i32::from(met), Relaxed);
+            let (ret, took) = timed(|| second.lock().map(drop));
+            self.took_ns[i].store(took.as_nanos(), Relaxed);
+            drop(held);
+            ret
+        });
+        self.errno[i].store(errno(&ret), Release);
+    }
+
+    /// Runs one round with side 0 on `cpus[0]` and side 1 on `cpus[1]`.
+    fn round(cpus: [CpuId; 2]) -> Result<Arc<Self>> {
+        let abba = Arc::pin_init(Self::new(), GFP_KERNEL)?;
+        let (a, b) = (abba.clone(), abba.clone());
+        let side0 = PinnedThread::spawn(cpus[0], move || a.side(0))?;
+        let side1 = PinnedThread::spawn(cpus[1], move || b.side(1))?;
+        drop((side0, side1));
+        Ok(abba)
+    }
+
+    /// Whether both sides held their first lock at the same time.
+    fn met(&self) -> bool {
+        self.met.iter().all(|met| met.load(Relaxed) == 1)
+    }
+}
+
+/// A lock that a thread on another CPU takes when told to, and holds until told to let go.
+#[pin_data]
+struct Holder {
+    #[pin]
+    lock: RqSpinLock,
+    irqsave: bool,
+    go: Atomic<i32>,
+    held: Atomic<i32>,
+    release: Atomic<i32>,
+}
+
+impl Holder {
+    fn hold(&self) {
+        fn wait(h: &Holder) {
+            h.held.store(1, Release);
+            spin_until(Delta::from_secs(10), || h.release.load(Acquire) != 0);
+        }
+        let start = Instant::<Monotonic>::now();
+        while self.go.load(Acquire) == 0 && start.elapsed() < Delta::from_secs(10) {
+            fsleep(Delta::from_micros(100));
+        }
+        let ok = if self.irqsave {
+            self.lock.lock_irqsave().map(|_held| wait(self))
+        } else {
+            self.lock.lock().map(|_held| wait(self))
+        };
+        if ok.is_err() {
+            self.held.store(-1, Release);
+        }
+    }
+}
+
+/// What the waiter saw in one run of the owner test.
+struct OwnerRun {
+    held: i32,
+    plain: (Result, Delta, bool),
+    irqsave: (Result, bool),
+    irqs_off_irqsave: (Result, bool),
+}
+
+impl OwnerRun {
+    /// Tries to take the lock of a [`Holder`] on another CPU, three ways.
+    fn run(other: CpuId, irqsave: bool) -> Result<Self> {
+        let holder = Arc::pin_init(
+            pin_init!(Holder {
+                lock <- RqSpinLock::new(),
+                irqsave,
+                go: Atomic::new(0),
+                held: Atomic::new(0),
+                release: Atomic::new(0),
+            }),
+            GFP_KERNEL,
+        )?;
+        let stay = KBox::pin_init(RqSpinLock::new(), GFP_KERNEL)?;
+        let outer = KBox::pin_init(RqSpinLock::new(), GFP_KERNEL)?;
+        let h = holder.clone();
+        let thread = PinnedThread::spawn(other, move || h.hold())?;
+
+        // Keep preemption off from before the holder takes the lock until it lets go: nothing
+        // on this CPU (a stop_machine() for one) may then wait for the other CPU, which cannot
+        // schedule while it holds the lock.
+        let stay = stay.lock()?;
+        holder.go.store(1, Release);
+        spin_until(Delta::from_secs(5), || holder.held.load(Acquire) != 0);
+        let held = holder.held.load(Acquire);
+        let run = if held == 1 {
+            let lock = &holder.lock;
+            let before = CpuState::now();
+            let (ret, took) = timed(|| lock.lock().map(drop));
+            let plain = (ret, took, CpuState::now() == before);
+            let ret = lock.lock_irqsave().map(drop);
+            let irqsave = (ret, CpuState::now() == before);
+            // With interrupts already disabled by the caller, they stay disabled.
+            let irqs_off_irqsave = outer.lock_irqsave().map(|_outer| {
+                let before = CpuState::now();
+                let ret = lock.lock_irqsave().map(drop);
+                (ret, before.irqs_disabled && CpuState::now() == before)
+            })?;
+            Self {
+                held,
+                plain,
+                irqsave,
+                irqs_off_irqsave,
+            }
+        } else {
+            let none = (Err(EINVAL), false);
+            Self {
+                held,
+                plain: (Err(EINVAL), Delta::ZERO, false),
+                irqsave: none,
+                irqs_off_irqsave: none,
+            }
+        };
+        holder.release.store(1, Release);
+        drop(stay);
+        drop(thread);
+        // The lock is usable again.
+        drop(holder.lock.lock()?);
+        Ok(run)
+    }
+}
+
+#[kunit_tests(rust_bpf_rqspinlock)]
+mod cases {
+    use super::*;
+
+    #[test]
+    fn lock_and_unlock() -> Result {
+        pr_info!(
+            "rqspinlock: contended acquisitions take the {} path\n",
+            if tas_path() { "test-and-set" } else { "queued" }
+        );
+        let lock = KBox::pin_init(RqSpinLock::new(), GFP_KERNEL)?;
+        let before = CpuState::now();
+        for _ in 0..3 {
+            drop(lock.lock()?);
+            drop(lock.lock_irqsave()?);
+        }
+        assert!(CpuState::now() == before);
+        Ok(())
+    }
+
+    #[test]
+    fn aa_is_edeadlk_at_once() -> Result {
+        let lock = KBox::pin_init(RqSpinLock::new(), GFP_KERNEL)?;
+        let guard = lock.lock()?;
+        let before = CpuState::now();
+        let (ret, took) = timed(|| lock.lock().map(drop));
+        assert_eq!(ret, Err(EDEADLK));
+        assert!(CpuState::now() == before);
+        // No waiting: the check runs before the first spin.
+        assert!(took < Delta::from_millis(10));
+        let (ret, took) = timed(|| lock.lock_irqsave().map(drop));
+        assert_eq!(ret, Err(EDEADLK));
+        assert!(CpuState::now() == before);
+        assert!(took < Delta::from_millis(10));
+        drop(guard);
+
+        let guard = lock.lock_irqsave()?;
+        let before = CpuState::now();
+        assert!(before.irqs_disabled);
+        assert_eq!(lock.lock_irqsave().err(), Some(EDEADLK));
+        assert!(CpuState::now() == before);
+        assert_eq!(lock.lock().err(), Some(EDEADLK));
+        assert!(CpuState::now() == before);
+        drop(guard);
+        assert!(lock.lock().is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn more_locks_than_the_table_holds() -> Result {
+        const N: usize = RES_NR_HELD + 3;
+        let mut locks = KVec::with_capacity(N, GFP_KERNEL)?;
+        for _ in 0..N {
+            locks.push(KBox::pin_init(RqSpinLock::new(), GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        let mut guards: KVec<Guard<'_>> = KVec::with_capacity(N, GFP_KERNEL)?;
+        for lock in &locks {
+            guards.push(lock.lock()?, GFP_KERNEL)?;
+        }
+        let before = CpuState::now();
+
+        // In the table: found at once.
+        assert_eq!(locks[0].lock().err(), Some(EDEADLK));
+        assert!(CpuState::now() == before);
+
+        // Beyond the table: not found, so the attempt waits for itself until it times out.
+        let (ret, took) = timed(|| locks[N - 1].lock().map(drop));
+        assert_eq!(ret, Err(ETIMEDOUT));
+        assert!(CpuState::now() == before);
+        assert!(took >= owner_timeout() - Delta::from_millis(10));
+        assert!(took < owner_timeout() * 4);
+
+        // The table is a stack: release in reverse order.
+        while let Some(guard) = guards.pop() {
+            drop(guard);
+        }
+        for lock in &locks {
+            drop(lock.lock()?);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn abba_on_two_cpus_is_edeadlk() -> Result {
+        let Some(other) = other_online_cpu() else {
+            pr_err!("rqspinlock: the ABBA test needs two online CPUs\n");
+            return Err(ENODEV);
+        };
+        let cpus = [CpuId::current(), other];
+        // A round in which the sides did not overlap (one was kept off its CPU) proves
+        // nothing: run another.
+        let mut abba = Abba::round(cpus)?;
+        for _ in 0..3 {
+            if abba.met() {
+                break;
+            }
+            abba = Abba::round(cpus)?;
+        }
+        let errno = [abba.errno[0].load(Acquire), abba.errno[1].load(Acquire)];
+        let took = [abba.took_ns[0].load(Relaxed), abba.took_ns[1].load(Relaxed)];
+        pr_info!(
+            "rqspinlock: ABBA on CPUs {} and {}: {} after {} us, {} after {} us\n",
+            cpus[0].as_u32(),
+            cpus[1].as_u32(),
+            errno[0],
+            took[0] / 1000,
+            errno[1],
+            took[1] / 1000
+        );
+        assert!(abba.met());
+        let deadlk = EDEADLK.to_errno();
+        // At least one side detects the deadlock and backs off; the other then gets its lock
+        // or detects it too. Neither waits for the timeout.
+        assert!(errno[0] == deadlk || errno[1] == deadlk);
+        for i in 0..2 {
+            assert!(errno[i] == 0 || errno[i] == deadlk);
+            if errno[i] == deadlk {
+                assert!(Delta::from_nanos(took[i]) < owner_timeout());
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn owner_that_never_releases_times_out() -> Result {
+        let Some(other) = other_online_cpu() else {
+            pr_err!("rqspinlock: the owner test needs two online CPUs\n");
+            return Err(ENODEV);
+        };
+        if !clock_runs_with_irqs_off() {
+            pr_err!("rqspinlock: the clock stands still with interrupts off\n");
+        }
+        assert!(clock_runs_with_irqs_off());
+        for irqsave in [false, true] {
+            let run = OwnerRun::run(other, irqsave)?;
+            assert_eq!(run.held, 1);
+            let (ret, took, same_state) = run.plain;
+            assert_eq!(ret, Err(ETIMEDOUT));
+            assert!(same_state);
+            assert!(took >= owner_timeout() - Delta::from_millis(10));
+            assert!(took < owner_timeout() * 4);
+            assert_eq!(run.irqsave.0, Err(ETIMEDOUT));
+            assert!(run.irqsave.1);
+            assert_eq!(run.irqs_off_irqsave.0, Err(ETIMEDOUT));
+            assert!(run.irqs_off_irqsave.1);
+        }
+        Ok(())
+    }
+}
