@@ -15,7 +15,7 @@ OUT ?= $(CURDIR)/out/$(ARCH)
 S := $(CURDIR)/scripts
 
 .PHONY: all setup tree base-tree kernel baseline selftests demo check lint \
-	kunit test vm bench clean
+	kunit test vm bench torture clean
 
 all: demo
 
@@ -62,6 +62,11 @@ test: selftests
 # Any command in the guest: make vm CMD='uname -a'
 vm: kernel
 	@$(S)/vm-run.sh -o $(OUT)/vm $(TREE) -- bash -c '$(CMD)'
+
+# rqspinlock on both of its contended paths: KUnit, test_progs -t
+# res_spin_lock and locktorture (TORTURE_SECS per lock type).
+torture: selftests
+	@$(S)/torture.sh $(TREE) $(OUT)/torture
 
 bench: selftests baseline
 	@$(S)/bench.sh $(TREE) $(BASE) $(OUT)/bench
