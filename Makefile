@@ -12,6 +12,7 @@ export CACHE ARCH
 TREE := $(if $(filter x86_64,$(ARCH)),linux,linux-$(ARCH))
 BASE := $(if $(filter x86_64,$(ARCH)),base,base-$(ARCH))
 OUT ?= $(CURDIR)/out/$(ARCH)
+CHECK_TORTURE_SECS ?= 10
 S := $(CURDIR)/scripts
 
 .PHONY: all setup tree base-tree kernel baseline selftests demo check lint \
@@ -46,9 +47,12 @@ demo: selftests
 lint: kernel
 	@$(S)/lint.sh $(TREE)
 
+# The allowlist runs where QEMU's x86 guests send contended rqspinlocks,
+# the test-and-set fallback; torture.sh adds a boot on the queued path.
 check: selftests
 	@$(S)/lint.sh $(TREE)
 	@$(S)/check.sh $(TREE) $(OUT)/check
+	@TORTURE_SECS=$(CHECK_TORTURE_SECS) $(S)/torture.sh $(TREE) $(OUT)/check-torture
 
 # One KUnit run (all built-in suites) or one selftest:
 #   make kunit;  make test T=task_local_storage
@@ -68,8 +72,15 @@ vm: kernel
 torture: selftests
 	@$(S)/torture.sh $(TREE) $(OUT)/torture
 
+# A/B against the baseline: local storage, then rqspinlock on its
+# test-and-set path (default CPU model) and its queued path (hypervisor
+# bit hidden). ROUNDS (3) alternating boots per kernel.
 bench: selftests baseline
-	@$(S)/bench.sh $(TREE) $(BASE) $(OUT)/bench
+	@$(S)/bench.sh $(TREE) $(BASE) $(OUT)/bench/local-storage
+	@BENCH_LIST=$(CURDIR)/config/bench-rqspinlock \
+		$(S)/bench.sh $(TREE) $(BASE) $(OUT)/bench/rqspinlock-tas
+	@BENCH_LIST=$(CURDIR)/config/bench-rqspinlock VM_CPU=max,-hypervisor \
+		$(S)/bench.sh $(TREE) $(BASE) $(OUT)/bench/rqspinlock-queued
 
 clean:
 	rm -rf out

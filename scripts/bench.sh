@@ -1,7 +1,8 @@
 #!/bin/bash
 # A/B benchmarks: boot the patched tree and the baseline in turn (ROUNDS
-# times each, alternating), run config/bench in each boot with the same
-# bench binary, and print the median of each kernel and their ratio.
+# times each, alternating), run a benchmark list (BENCH_LIST, default
+# config/bench) in each boot with the same binaries, and print the median
+# of each kernel and their ratio. VM_CPU selects the guest's CPU model.
 #   bench.sh TREE BASE OUTDIR
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
@@ -9,15 +10,16 @@ repo=$(dirname "$here")
 tree=${1:?tree} base=${2:?base} out=${3:?outdir}
 rounds=${ROUNDS:-3}
 mkdir -p "$out"
-cp "$repo/config/bench" "$out/bench.list"
+cp "${BENCH_LIST:-$repo/config/bench}" "$out/bench.list"
 install -m 755 "$here/guest/run-bench.sh" "$CACHE/root/sbin/rfl-run-bench"
+install -m 755 "$here/guest/run-torture.sh" "$CACHE/root/sbin/rfl-run-torture"
 : > "$out/raw.txt"
 for r in $(seq "$rounds"); do
 	for k in "$tree" "$base"; do
 		echo "bench: round $r, kernel $k"
 		mkdir -p "$out/$k.$r" && cp "$out/bench.list" "$out/$k.$r/"
 		"$here/vm-run.sh" -t 1800 -o "$out/$k.$r" "$k" -- \
-			rfl-run-bench "/build/$tree" /mnt/rfl/bench.list > /dev/null
+			rfl-run-bench "/build/$tree" /mnt/rfl/bench.list "/build/$k" > /dev/null
 		awk -v k="$k" '/^BENCH / { print k, $2, $3 }' "$out/$k.$r/output" | tee -a "$out/raw.txt"
 	done
 done
@@ -34,7 +36,7 @@ for line in open(raw):
         vals.setdefault((k, label), []).append(float(v))
     except ValueError:
         pass
-print(f"{'benchmark':<18} {tree:>12} {base:>12} {'ratio':>7}   (median of runs; creates k/s, gets M ops/s)")
+print(f"{'benchmark':<18} {tree:>12} {base:>12} {'ratio':>7}   (median of runs; creates k/s, gets and locktorture M/s)")
 for label in order:
     a, b = vals.get((tree, label), []), vals.get((base, label), [])
     ma = statistics.median(a) if a else float("nan")

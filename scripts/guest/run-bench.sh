@@ -1,12 +1,24 @@
 #!/bin/bash
 # Runs in the guest: every benchmark of the list $2 once, with the bench
-# binary of tree $1; prints "BENCH <label> <value>" per benchmark.
+# binary of tree $1 and the modules of tree $3 (the booted kernel's; default
+# $1); prints "BENCH <label> <value>" per benchmark. A row is either
+# arguments of the selftests' bench (run as ./bench -p 1 <arguments>) or
+# "locktorture <type> <writers> <seconds>" (value: M acquisitions/s).
 set -u
-cd "${1:?tree}/tools/testing/selftests/bpf"
+tree=${1:?tree}
+ktree=${3:-$tree}
+cd "$tree/tools/testing/selftests/bpf"
 sed -e 's/#.*//' -e '/^\s*$/d' "${2:?list}" | while read -r label args; do
-	# shellcheck disable=SC2086
-	out=$(./bench -p 1 $args 2>&1)
-	v=$(sed -n -E 's/^Summary: (creates|hits throughput|hits) +([0-9.]+).*/\2/p' <<< "$out" | head -n 1)
+	set -- $args
+	if [ "$1" = locktorture ]; then
+		out=$(rfl-run-torture "$ktree" "$4" "$2:$3" 2>&1)
+		v=$(awk '$1 == "TORTURE" && $7 == "SUCCESS" && $6 == 0 {
+			printf "%.3f", $4 / $5 / 1e6 }' <<< "$out")
+	else
+		# shellcheck disable=SC2086
+		out=$(./bench -p 1 $args 2>&1)
+		v=$(sed -n -E 's/^Summary: (creates|hits throughput|hits) +([0-9.]+).*/\2/p' <<< "$out" | head -n 1)
+	fi
 	echo "BENCH $label ${v:-error}"
 	[ -n "$v" ] || echo "$out" | tail -n 5
 done
