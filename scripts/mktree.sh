@@ -63,8 +63,10 @@ if [ -z "$base_only" ]; then
 fi
 overlay=$(g write-tree)
 unset GIT_INDEX_FILE
+commit=HEAD
 if [ "$(g rev-parse HEAD^{tree})" != "$overlay" ]; then
 	commit=$(g commit-tree "$overlay" -p base -m "rfl-bpf overlay")
-	g reset -q --hard "$commit"
 fi
+# Also undoes local edits to the tree; build output (untracked) stays.
+g reset -q --hard "$commit"
 echo "$tree"
