@@ -27,6 +27,8 @@ if [ ! -d "$src" ]; then
 	tmp=$(mktemp -d "$src.XXXX")
 	tar -xJf "$tarball" -C "$tmp" --strip-components=1
 	git init -q --bare "$tmp.git"
+	# No background auto-gc: it would race with the rename below.
+	git --git-dir="$tmp.git" config gc.auto 0
 	gs() { git --git-dir="$tmp.git" --work-tree="$tmp" \
 		-c user.name=rfl-bpf -c user.email=rfl-bpf@localhost "$@"; }
 	gs add -A -f .
