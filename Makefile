@@ -15,7 +15,7 @@ OUT ?= $(CURDIR)/out/$(ARCH)
 CHECK_TORTURE_SECS ?= 10
 S := $(CURDIR)/scripts
 
-.PHONY: all setup tree base-tree kernel baseline selftests demo check lint \
+.PHONY: check-arm64 all setup tree base-tree kernel baseline selftests demo check lint \
 	kunit test vm bench torture clean
 
 all: demo
@@ -24,6 +24,10 @@ setup:
 	@mkdir -p $(CACHE)
 	@$(S)/host-setup.sh
 	@$(S)/mkroot.sh
+ifneq ($(ARCH),x86_64)
+	@$(S)/mkroot-cross.sh $(ARCH)
+	@$(S)/mkroot-guest.sh $(ARCH)
+endif
 
 tree: setup
 	@$(S)/mktree.sh $(TREE)
@@ -53,6 +57,10 @@ check: selftests
 	@$(S)/lint.sh $(TREE)
 	@$(S)/check.sh $(TREE) $(OUT)/check
 	@TORTURE_SECS=$(CHECK_TORTURE_SECS) $(S)/torture.sh $(TREE) $(OUT)/check-torture
+
+# The same on arm64 (cross-built, QEMU virt, TCG).
+check-arm64:
+	@$(MAKE) --no-print-directory ARCH=arm64 check
 
 # One KUnit run (all built-in suites) or one selftest:
 #   make kunit;  make test T=task_local_storage

@@ -36,11 +36,14 @@ for line in open(raw):
         vals.setdefault((k, label), []).append(float(v))
     except ValueError:
         pass
-print(f"{'benchmark':<18} {tree:>12} {base:>12} {'ratio':>7}   (median of runs; creates k/s, gets and locktorture M/s)")
+print(f"{'benchmark':<18} {tree:>12} {base:>12} {'ratio':>7}   {'spread ' + tree:>16} {'spread ' + base:>16}")
+print("  (median of runs; creates k/s, gets and locktorture M/s; spread = (max - min) / median)")
 for label in order:
     a, b = vals.get((tree, label), []), vals.get((base, label), [])
     ma = statistics.median(a) if a else float("nan")
     mb = statistics.median(b) if b else float("nan")
     ratio = ma / mb if a and b and mb else float("nan")
-    print(f"{label:<18} {ma:12.3f} {mb:12.3f} {ratio:7.3f}x")
+    sa = (max(a) - min(a)) / ma if a and ma else float("nan")
+    sb = (max(b) - min(b)) / mb if b and mb else float("nan")
+    print(f"{label:<18} {ma:12.3f} {mb:12.3f} {ratio:7.3f}x   {sa:15.1%} {sb:15.1%}")
 PY

@@ -10,13 +10,19 @@
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 name=${1:?tree}
+arch=${ARCH:-x86_64}
+cross=
+# Cross builds: clang targets ARCH and takes the crt files and libgcc from
+# Debian's cross gcc, and the libraries from the root's multiarch packages
+# (scripts/mkroot-cross.sh).
+[ "$arch" = arm64 ] && cross="ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-"
 jobs=$(( $(nproc) + 1 ))
 log=$CACHE/root/build/$name-selftests.log
 echo "selftests: building in /build/$name (log: $log)"
 if ! "$here/inroot.sh" bash -c '
 	set -e
 	cd /build/'"$name"'/tools/testing/selftests/bpf
-	make -j'"$jobs"' LLVM=1 BPF_STRICT_BUILD=0 SKIP_DOCS=1 test_progs test_maps bench
+	make -j'"$jobs"' LLVM=1 '"$cross"' BPF_STRICT_BUILD=0 SKIP_DOCS=1 test_progs test_maps bench
 	for f in test_progs test_maps bench bpf_testmod.ko bpf_test_rqspinlock.ko; do
 		[ -e "$f" ] || { echo "selftests: $f was not built" >&2; exit 1; }
 	done

@@ -4,7 +4,10 @@
 #   vm-run.sh [-t SECONDS] [-o OUTDIR] [-a KERNEL_ARGS] TREE -- COMMAND...
 #
 # The guest's root is the build root ($CACHE/root) over 9p, read-only, so
-# the command sees the same paths as the build (/build/TREE/...). OUTDIR
+# the command sees the same paths as the build (/build/TREE/...). A guest of
+# another architecture boots its own root ($CACHE/root-ARCH, made by
+# mkroot-guest.sh; its first boot runs debootstrap's second stage) with the
+# build root's /build shared at /build. OUTDIR
 # receives console.log, output (the command's), dmesg and rc. Exits with
 # the command's exit code; 124 on timeout; 125 when the guest died without
 # reporting one.
@@ -16,7 +19,8 @@
 # root, an exchange directory, an exit code, and a timeout.
 #
 # Environment: ARCH (x86_64|arm64), VM_ACCEL (kvm|tcg; probed when unset),
-# VM_CPU (QEMU -cpu model), VM_CPUS (2), VM_MEM (4G).
+# VM_CPU (QEMU -cpu model), VM_CPUS (2), VM_MEM (4G), VM_ROOT_RW (1: the
+# guest root is writable).
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 timeout=600 outdir= extra=
@@ -33,8 +37,12 @@ tree=${1:?tree}; shift
 [ "${1:-}" = -- ] && shift
 [ $# -gt 0 ] || { echo "vm-run: no command" >&2; exit 2; }
 
-root=${CACHE:?}/root
+build=${CACHE:?}/root/build
 arch=${ARCH:-x86_64}
+root=$CACHE/root
+[ "$arch" = "$(uname -m)" ] || root=$CACHE/root-$arch
+ro=on rootmode=ro
+[ "${VM_ROOT_RW:-}" = 1 ] && ro=off rootmode=rw
 cpus=${VM_CPUS:-2}
 outdir=${outdir:-$(mktemp -d /tmp/rfl-vm.XXXXXX)}
 mkdir -p "$outdir"
@@ -46,13 +54,13 @@ install -m 755 "$here/guest/init" "$root/sbin/rfl-init"
 case $arch in
 x86_64)
 	qemu=qemu-system-x86_64
-	kernel=$root/build/$tree/arch/x86/boot/bzImage
+	kernel=$build/$tree/arch/x86/boot/bzImage
 	machine=(-machine q35)
 	console=ttyS0
 	;;
 arm64)
 	qemu=qemu-system-aarch64
-	kernel=$root/build/$tree/arch/arm64/boot/Image
+	kernel=$build/$tree/arch/arm64/boot/Image
 	machine=(-machine virt,gic-version=3)
 	console=ttyAMA0
 	;;
@@ -65,12 +73,14 @@ qemu_cmd() { # accel cpu
 	echo "$qemu" "${machine[@]}" -accel "$accel" -cpu "$cpu" -smp "$cpus" \
 		-m "${VM_MEM:-4G}" -nodefaults -no-reboot -display none -serial stdio \
 		-kernel "$kernel" \
-		-fsdev "local,id=root,path=$root,security_model=none,readonly=on,multidevs=remap" \
+		-fsdev "local,id=root,path=$root,security_model=none,readonly=$ro,multidevs=remap" \
 		-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
+		-fsdev "local,id=build,path=$build,security_model=none,readonly=on,multidevs=remap" \
+		-device virtio-9p-pci,fsdev=build,mount_tag=build \
 		-fsdev "local,id=rfl,path=$outdir,security_model=none,multidevs=remap" \
 		-device virtio-9p-pci,fsdev=rfl,mount_tag=rfl
 }
-cmdline="console=$console root=/dev/root rootfstype=9p ro"
+cmdline="console=$console root=/dev/root rootfstype=9p $rootmode"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose"
 cmdline+=" init=/sbin/rfl-init panic=-1 loglevel=4 $extra"
 
@@ -95,7 +105,17 @@ if [ -z "$accel" ]; then
 	[ -e "$probe" ] && accel=$(cat "$probe")
 fi
 cpu=${VM_CPU:-}
-[ -n "$cpu" ] || { [ "$accel" = kvm ] && cpu=host || cpu=max; }
+# arm64 TCG: QEMU's own pointer-authentication algorithm is much faster to
+# emulate than the architected QARMA one.
+tcg_cpu=max
+[ "$arch" = arm64 ] && tcg_cpu=max,pauth-impdef=on
+[ -n "$cpu" ] || { [ "$accel" = kvm ] && cpu=host || cpu=$tcg_cpu; }
+
+if [ -d "$root/debootstrap" ] && [ -z "${VM_SETUP:-}" ]; then
+	echo "vm-run: first boot of $root: debootstrap's second stage" >&2
+	VM_SETUP=1 VM_ROOT_RW=1 "$0" -t 3600 -o "$outdir/setup" "$tree" -- \
+		/debootstrap/debootstrap --second-stage > /dev/null
+fi
 
 echo "vm-run: $arch $accel -cpu $cpu, $cpus CPUs, timeout ${timeout}s, output in $outdir" >&2
 set +e
