@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * BPF local storage: the entry points of the Rust implementation.
+ *
+ * With CONFIG_BPF_LOCAL_STORAGE_RUST, the functions of
+ * include/linux/bpf_local_storage.h are implemented in
+ * rust/kernel/bpf/local_storage/, as these rust_-prefixed functions, and
+ * kernel/bpf/bpf_local_storage.c keeps the C names as thin wrappers around
+ * them: the C functions keep their BTF (Rust objects are left out of vmlinux
+ * BTF), which fentry/fexit programs need. Each has the prototype and the
+ * contract of the function it implements.
+ *
+ * Included by kernel/bpf/bpf_local_storage.c and, for the signature checks
+ * of #[export], by rust/bindings/bindings_helper.h.
+ */
+#ifndef __KERNEL_BPF_LOCAL_STORAGE_RUST_H
+#define __KERNEL_BPF_LOCAL_STORAGE_RUST_H
+
+#include <linux/bpf_local_storage.h>
+
+int rust_bpf_local_storage_map_alloc_check(union bpf_attr *attr);
+
+struct bpf_map *
+rust_bpf_local_storage_map_alloc(union bpf_attr *attr,
+				 struct bpf_local_storage_cache *cache);
+
+void rust_bpf_local_storage_map_free(struct bpf_map *map,
+				     struct bpf_local_storage_cache *cache);
+
+int rust_bpf_local_storage_map_check_btf(struct bpf_map *map,
+					 const struct btf *btf,
+					 const struct btf_type *key_type,
+					 const struct btf_type *value_type);
+
+u64 rust_bpf_local_storage_map_mem_usage(const struct bpf_map *map);
+
+void rust_bpf_local_storage_insert_cache(struct bpf_local_storage *local_storage,
+					 struct bpf_local_storage_map *smap,
+					 struct bpf_local_storage_elem *selem);
+
+u32 rust_bpf_local_storage_destroy(struct bpf_local_storage *local_storage);
+
+void rust_bpf_selem_link_storage_nolock(struct bpf_local_storage *local_storage,
+					struct bpf_local_storage_elem *selem);
+
+int rust_bpf_selem_unlink(struct bpf_local_storage_elem *selem);
+
+int rust_bpf_selem_link_map(struct bpf_local_storage_map *smap,
+			    struct bpf_local_storage *local_storage,
+			    struct bpf_local_storage_elem *selem);
+
+struct bpf_local_storage_elem *
+rust_bpf_selem_alloc(struct bpf_local_storage_map *smap, void *owner,
+		     void *value, bool swap_uptrs);
+
+void rust_bpf_selem_free(struct bpf_local_storage_elem *selem, bool reuse_now);
+
+int rust_bpf_local_storage_alloc(void *owner,
+				 struct bpf_local_storage_map *smap,
+				 struct bpf_local_storage_elem *first_selem);
+
+struct bpf_local_storage_data *
+rust_bpf_local_storage_update(void *owner, struct bpf_local_storage_map *smap,
+			      void *value, u64 map_flags, bool swap_uptrs);
+
+#endif /* __KERNEL_BPF_LOCAL_STORAGE_RUST_H */

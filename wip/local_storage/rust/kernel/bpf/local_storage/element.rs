@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Local storage elements: allocation, freeing, linking and the delete path.
+//!
+//! An element (`struct bpf_local_storage_elem`, "selem") holds the value of one map for one
+//! owner. It is linked to its owner's storage list (`snode`, under the storage lock `S`) and to
+//! the bucket of its map that the storage hashes to (`map_node`, under the bucket lock `B`).
+//! `SDATA(selem)->smap` is the lookup key (the map) and `selem->local_storage` the storage; the
+//! teardown sets either to NULL once its side is done ([`teardown`](super::teardown)).
+//!
+//! Elements are allocated with `bpf_map_kmalloc_nolock()` (any context, NMI included) and freed
+//! after a grace period:
+//!
+//! - `reuse_now == false`: after an RCU Tasks Trace grace period (sleepable programs may still
+//!   use the value), then `kfree()`, the special fields (kptrs, uptrs, ...) being freed in the
+//!   callback: a program that found the element before the delete may still store a kptr into
+//!   it until then. A Tasks Trace grace period implies a regular one.
+//! - `reuse_now == true`: the special fields now, the memory after a regular RCU grace period
+//!   (`kfree_rcu()`), when only RCU readers can still see the element.
+//!
+//! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
+
+use super::{
+    hlist,
+    map::Map,
+    storage::Storage, //
+};
+use crate::{
+    bindings,
+    prelude::*,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
+};
+use core::{
+    marker::PhantomData,
+    mem::{
+        offset_of,
+        ManuallyDrop, //
+    },
+    ptr::{
+        self,
+        NonNull, //
+    },
+};
+
+// `kfree_rcu()`'s `BUILD_BUG_ON()`: the `rcu_head` must be in the first 4 KiB of the object.
+static_assert!(offset_of!(bindings::bpf_local_storage_elem, __bindgen_anon_1) < 4096);
+
+/// A local storage element, `struct bpf_local_storage_elem`.
+///
+/// An element is `smap->elem_size` bytes: the header up to `sdata.data`, then the value. For
+/// values smaller than the cache-line padding of the header this is less than
+/// `size_of::<bindings::bpf_local_storage_elem>()`, so this is a pointer that only ever projects
+/// to fields (which all start within the allocation), never a reference to the whole C struct.
+///
+/// # Invariants
+///
+/// `ptr` points to an element allocated by [`NewSelem::alloc`] (the C `bpf_selem_alloc()` is a
+/// wrapper of it) that is not freed during `'a`: the caller owns it, or holds the lock of a list
+/// it is on, or is in an RCU read-side critical section (regular RCU or RCU Tasks Trace) that
+/// began while the element was reachable, every free being deferred by a grace period of both
+/// kinds or of regular RCU after the element became unreachable (see the module docs).
+#[derive(Clone, Copy)]
+pub(super) struct Selem<'a> {
+    ptr: NonNull<bindings::bpf_local_storage_elem>,
+    _p: PhantomData<&'a bindings::bpf_local_storage_elem>,
+}
+
+impl<'a> Selem<'a> {
+    /// Wraps a pointer to an element.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to an element that stays allocated for `'a` (see the type invariants).
+    #[inline]
+    pub(super) unsafe fn from_raw(ptr: *mut bindings::bpf_local_storage_elem) -> Self {
+        // INVARIANT: The element stays allocated for `'a`, by the safety requirements.
+        Self {
+            // SAFETY: A pointer to an element is not NULL.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            _p: PhantomData,
+        }
+    }
+
+    /// The element of `sdata`: `SELEM()`.
+    ///
+    /// # Safety
+    ///
+    /// `sdata` is the `sdata` member of an element that stays allocated for `'a`.
+    #[inline]
+    pub(super) unsafe fn from_sdata(sdata: *mut bindings::bpf_local_storage_data) -> Self {
+        // SAFETY: `sdata` is a member of an element, so the element starts `offset_of!(sdata)`
+        // bytes before it, in the same allocation.
+        let ptr = unsafe { crate::container_of!(sdata, bindings::bpf_local_storage_elem, sdata) };
+        // SAFETY: By the safety requirements.
+        unsafe { Self::from_raw(ptr) }
+    }
+
+    /// The element of a storage list node.
+    ///
+    /// # Safety
+    ///
+    /// `node` is the `snode` member of an element that stays allocated for `'a`.
+    #[inline]
+    pub(super) unsafe fn from_snode(node: *mut bindings::hlist_node) -> Self {
+        // SAFETY: As for `from_sdata()`, with `snode`.
+        let ptr = unsafe { crate::container_of!(node, bindings::bpf_local_storage_elem, snode) };
+        // SAFETY: By the safety requirements.
+        unsafe { Self::from_raw(ptr) }
+    }
+
+    /// The element of a bucket list node.
+    ///
+    /// # Safety
+    ///
+    /// `node` is the `map_node` member of an element that stays allocated for `'a`.
+    #[inline]
+    pub(super) unsafe fn from_map_node(node: *mut bindings::hlist_node) -> Self {
+        // SAFETY: As for `from_sdata()`, with `map_node`.
+        let ptr =
+            unsafe { crate::container_of!(node, bindings::bpf_local_storage_elem, map_node) };
+        // SAFETY: By the safety requirements.
+        unsafe { Self::from_raw(ptr) }
+    }
+
+    /// The raw pointer to the element.
+    #[inline]
+    pub(super) fn as_raw(self) -> *mut bindings::bpf_local_storage_elem {
+        self.ptr.as_ptr()
+    }
+
+    /// `SDATA(selem)`: what lookups return.
+    #[inline]
+    pub(super) fn sdata(self) -> *mut bindings::bpf_local_storage_data {
+        // SAFETY: A projection to a member that starts within the allocation (type invariant).
+        unsafe { &raw mut (*self.as_raw()).sdata }
+    }
+
+    /// `SDATA(selem)->data`: the value.
+    #[inline]
+    pub(super) fn data(self) -> *mut c_void {
+        // SAFETY: As for `sdata()`; the value follows the header.
+        unsafe { (&raw mut (*self.as_raw()).sdata.data).cast() }
+    }
+
+    /// `&selem->snode`.
+    #[inline]
+    pub(super) fn snode(self) -> *mut bindings::hlist_node {
+        // SAFETY: As for `sdata()`.
+        unsafe { &raw mut (*self.as_raw()).snode }
+    }
+
+    /// `&selem->map_node`.
+    #[inline]
+    pub(super) fn map_node(self) -> *mut bindings::hlist_node {
+        // SAFETY: As for `sdata()`.
+        unsafe { &raw mut (*self.as_raw()).map_node }
+    }
+
+    /// `&selem->rcu`, which shares its place with the unused `free_node`.
+    #[inline]
+    fn rcu_head(self) -> *mut bindings::callback_head {
+        // SAFETY: As for `sdata()`; `rcu` is the first member of the union.
+        unsafe { &raw mut (*self.as_raw()).__bindgen_anon_1.rcu }
+    }
+
+    /// `SDATA(selem)->smap`, the map, as a marked pointer.
+    ///
+    /// Set at allocation, cleared once by the teardown; read without locks by lookups.
+    #[inline]
+    fn smap_slot(self) -> &'a Atomic<*mut bindings::bpf_local_storage_map> {
+        // SAFETY: The member is within the allocation and lives for `'a`; C reads it with
+        // `rcu_dereference()`/`rcu_access_pointer()` and writes it with `RCU_INIT_POINTER()`,
+        // all marked.
+        unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).sdata.smap) }
+    }
+
+    /// `rcu_dereference(SDATA(selem)->smap)`: the element's map, or NULL once the teardown is
+    /// done with the map side.
+    #[inline]
+    pub(super) fn smap(self) -> *mut bindings::bpf_local_storage_map {
+        self.smap_slot().load(Relaxed)
+    }
+
+    /// `RCU_INIT_POINTER(SDATA(selem)->smap, NULL)`.
+    ///
+    /// Readers only compare the pointer or, holding RCU, keep using the map they read, which
+    /// map free keeps alive for them: no ordering needed.
+    #[inline]
+    pub(super) fn clear_smap(self) {
+        self.smap_slot().store(ptr::null_mut(), Relaxed)
+    }
+
+    /// `selem->local_storage` as a marked pointer.
+    #[inline]
+    fn storage_slot(self) -> &'a Atomic<*mut bindings::bpf_local_storage> {
+        // SAFETY: As for `smap_slot()`; C accesses it with `rcu_dereference*()` and
+        // `RCU_INIT_POINTER()`.
+        unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).local_storage) }
+    }
+
+    /// `rcu_dereference(selem->local_storage)`: the element's storage, or NULL once the teardown
+    /// is done with the storage side (or before the element is linked).
+    #[inline]
+    pub(super) fn local_storage(self) -> *mut bindings::bpf_local_storage {
+        self.storage_slot().load(Relaxed)
+    }
+
+    /// `RCU_INIT_POINTER(selem->local_storage, storage)`.
+    ///
+    /// Set before the element is published on the storage list (by `hlist_add_head_rcu()`,
+    /// whose `rcu_assign_pointer()` orders it), cleared by the teardown: no ordering needed.
+    #[inline]
+    pub(super) fn set_local_storage(self, storage: *mut bindings::bpf_local_storage) {
+        self.storage_slot().store(storage, Relaxed)
+    }
+
+    /// `selem->state`, the teardown state word ([`teardown`](super::teardown)).
+    #[inline]
+    pub(super) fn state(self) -> &'a Atomic<i32> {
+        // SAFETY: `state` is an `atomic_t` within the allocation, only accessed atomically.
+        unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).state.counter) }
+    }
+
+    /// `&selem->state`, for the C atomics the Rust API lacks (`atomic_or()`).
+    #[inline]
+    pub(super) fn state_raw(self) -> *mut bindings::atomic_t {
+        // SAFETY: As for `sdata()`.
+        unsafe { &raw mut (*self.as_raw()).state }
+    }
+
+    /// `selem_linked_to_storage_lockless()`: a hint, exact only under the storage lock.
+    #[inline]
+    pub(super) fn linked_to_storage_lockless(self) -> bool {
+        // SAFETY: The node is within the live element.
+        !unsafe { hlist::unhashed_lockless(self.snode()) }
+    }
+
+    /// Frees the special fields of the value (`bpf_obj_free_fields()`): kptrs are released,
+    /// uptrs unpinned, ...
+    ///
+    /// # Safety
+    ///
+    /// `smap` is the element's map, and the fields are freed only once: the element is
+    /// unreachable by programs, or the caller holds the bucket lock and has just unlinked the
+    /// element from the bucket.
+    #[inline]
+    pub(super) unsafe fn free_fields(self, smap: &Map) {
+        // SAFETY: `record` describes the value of `smap`'s elements; the caller guarantees the
+        // fields are not freed twice.
+        unsafe { bindings::bpf_obj_free_fields(smap.record(), self.data()) }
+    }
+}
+
+/// The RCU Tasks Trace callback of [`free`] with `reuse_now == false`:
+/// `bpf_selem_free_trace_rcu()`.
+///
+/// # Safety
+///
+/// `rcu` is the `rcu` member of an element passed to `call_rcu_tasks_trace()` by [`free`].
+unsafe extern "C" fn free_trace_rcu(rcu: *mut bindings::callback_head) {
+    // `rcu` is a member of the anonymous union, so it is at the union's start.
+    let anon = rcu.cast::<bindings::bpf_local_storage_elem__bindgen_ty_1>();
+    // SAFETY: `anon` is the anonymous union member of an element, in the element's allocation.
+    let ptr =
+        unsafe { crate::container_of!(anon, bindings::bpf_local_storage_elem, __bindgen_anon_1) };
+    // SAFETY: The element is ours until we free it below.
+    let selem = unsafe { Selem::from_raw(ptr) };
+    // The map may be gone from the element (the teardown freed the fields then); otherwise it
+    // is alive: map free waits for these callbacks with `rcu_barrier_tasks_trace()`.
+    let smap = selem.smap();
+    if !smap.is_null() {
+        // SAFETY: `smap` is alive (above) and the element's map; nothing else frees the fields
+        // of a deleted element, and no program can reach it after the grace period.
+        unsafe { selem.free_fields(Map::from_raw(smap)) };
+    }
+    // SAFETY: A Tasks Trace grace period implies a regular one, so no reader is left; the
+    // element came from `bpf_map_kmalloc_nolock()`.
+    unsafe { bindings::kfree(ptr.cast()) };
+}
+
+/// `kfree_rcu(selem, rcu)`: frees the element after a regular RCU grace period, not touching
+/// its special fields.
+///
+/// # Safety
+///
+/// The element is unreachable except by RCU readers, its fields are freed or given up, and it
+/// is not used after this call.
+pub(super) unsafe fn kfree_rcu(selem: *mut bindings::bpf_local_storage_elem) {
+    // SAFETY: The element is valid (the safety requirements); its `rcu_head` is within its first
+    // 4 KiB (asserted above), as `kvfree_call_rcu()` needs, and the element came from
+    // `bpf_map_kmalloc_nolock()`, which `kfree_rcu()` may free.
+    unsafe {
+        let selem = Selem::from_raw(selem);
+        bindings::kvfree_call_rcu(
+            selem.rcu_head().cast::<bindings::kvfree_rcu_head>(),
+            selem.as_raw().cast(),
+        )
+    }
+}
+
+/// Frees an element: `bpf_selem_free()`.
+///
+/// With `reuse_now == false`, after an RCU Tasks Trace grace period, its special fields with it;
+/// with `reuse_now == true`, its special fields now and its memory after a regular RCU grace
+/// period. The fields are skipped if the teardown already freed them (`smap` is NULL).
+///
+/// # Safety
+///
+/// - `selem` is an element that is on no list (or was only briefly on one, removed before this
+///   call), not used after this call but by RCU readers that found it before.
+/// - With `reuse_now == true`, no program may still hold the element (only regular RCU readers
+///   may still find it).
+/// - Not in NMI with `reuse_now == false` (`call_rcu_tasks_trace()`), nor under a raw spinlock
+///   (it takes `spinlock_t`s on `PREEMPT_RT`).
+pub(super) unsafe fn free(selem: *mut bindings::bpf_local_storage_elem, reuse_now: bool) {
+    // SAFETY: The element is valid until freed below (the safety requirements).
+    let sel = unsafe { Selem::from_raw(selem) };
+
+    if reuse_now {
+        let smap = sel.smap();
+        if !smap.is_null() {
+            // SAFETY: A non-NULL `smap` is the element's map, alive as long as its elements;
+            // nobody else frees the fields of an unreachable element.
+            unsafe { sel.free_fields(Map::from_raw(smap)) };
+        }
+        // SAFETY: By the safety requirements; the fields are handled above.
+        unsafe { kfree_rcu(selem) };
+        return;
+    }
+
+    // SAFETY: The callback gets this element's `rcu_head` and frees it; the caller is not in
+    // NMI.
+    unsafe { bindings::call_rcu_tasks_trace(sel.rcu_head(), Some(free_trace_rcu)) };
+}
+
+/// An element just unlinked from its storage (and its map) under their locks, to free with
+/// `reuse_now == false` once the locks are released: the `free_node` list of the C, which never
+/// holds more than one element.
+///
+/// Dropping it frees the element, so it must be dropped after the lock guards:
+/// `call_rcu_tasks_trace()` takes `spinlock_t`s, which sleep on `PREEMPT_RT`.
+///
+/// # Invariants
+///
+/// `ptr` is an element on no list, that only RCU readers and programs that found it before can
+/// still see, owned by `self`.
+#[must_use = "dropping frees the element: drop it after releasing the locks"]
+pub(super) struct Unlinked(NonNull<bindings::bpf_local_storage_elem>);
+
+impl Unlinked {
+    /// Takes charge of freeing an element.
+    ///
+    /// # Safety
+    ///
+    /// `selem` was unlinked from its storage and its map, and nobody else frees it.
+    #[inline]
+    pub(super) unsafe fn new(selem: Selem<'_>) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self(selem.ptr)
+    }
+}
+
+impl Drop for Unlinked {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the element is unlinked and ours. We are not in NMI:
+        // the delete path returns `EOPNOTSUPP` there before unlinking, and an update only
+        // replaces an element for system calls (the helpers create with `BPF_NOEXIST`), as in
+        // C. The guards of the raw locks were dropped before us.
+        unsafe { free(self.0.as_ptr(), false) }
+    }
+}
+
+/// A new element that is linked nowhere yet, with `elem_size` charged to its owner.
+///
+/// Dropping it undoes the allocation: it is freed with `reuse_now == true` (as the C error paths
+/// do: [`storage::alloc`](super::storage::alloc) may have shown it to bucket walkers for a
+/// moment) and uncharged.
+///
+/// # Invariants
+///
+/// `ptr` is an element of `smap` allocated by [`NewSelem::alloc`], whose `elem_size` is charged
+/// to `owner`, a live owner; it is on no list (or was removed from the one it was on), and
+/// `self` owns it.
+pub(super) struct NewSelem<'a> {
+    ptr: NonNull<bindings::bpf_local_storage_elem>,
+    smap: &'a Map,
+    owner: *mut c_void,
+}
+
+impl<'a> NewSelem<'a> {
+    /// Charges and allocates an element of `smap` for `owner`: `bpf_selem_alloc()`.
+    ///
+    /// The value is copied from `value` if it is not NULL, except the special fields, which stay
+    /// zero (the allocation is zeroed, so `check_and_init_map_value()` is not needed). With
+    /// `swap_uptrs`, the pinned uptrs of `value` move into the element, leaving zeros behind.
+    ///
+    /// Returns `None` if the charge or the allocation fails. Works in any context.
+    ///
+    /// # Safety
+    ///
+    /// `owner` is a live owner of `smap`'s storage type, alive for `'a`; `value` is NULL or
+    /// points to `value_size` readable (and, with `swap_uptrs`, writable) bytes.
+    pub(super) unsafe fn alloc(
+        smap: &'a Map,
+        owner: *mut c_void,
+        value: *mut c_void,
+        swap_uptrs: bool,
+    ) -> Option<Self> {
+        let elem_size = smap.elem_size();
+
+        // SAFETY: `owner` is live, by the safety requirements.
+        unsafe { smap.charge(owner, elem_size) }.ok()?;
+
+        // SAFETY: `smap->map` is a valid map; the size is that of its elements.
+        let ptr = unsafe {
+            bindings::bpf_map_kmalloc_nolock(
+                smap.bpf_map(),
+                elem_size as usize,
+                bindings::__GFP_ZERO,
+                bindings::NUMA_NO_NODE,
+            )
+        }
+        .cast::<bindings::bpf_local_storage_elem>();
+        let Some(ptr) = NonNull::new(ptr) else {
+            // SAFETY: Charged just above.
+            unsafe { smap.uncharge(owner, elem_size) };
+            return None;
+        };
+
+        // SAFETY: `ptr` is a new, zeroed allocation of `elem_size` bytes.
+        let selem = unsafe { Selem::from_raw(ptr.as_ptr()) };
+        // Nobody else sees the element yet: plain initialisation, like `RCU_INIT_POINTER()` and
+        // `atomic_set()` in C (the allocation is zeroed, `state` already is 0).
+        selem.smap_slot().store(smap.as_raw(), Relaxed);
+        selem.state().store(0, Relaxed);
+
+        if !value.is_null() {
+            // SAFETY: `value` has `value_size` bytes (the safety requirements) and the element's
+            // value as many; `copy_map_value()` skips the special fields.
+            unsafe { bindings::copy_map_value(smap.bpf_map(), selem.data(), value) };
+            if swap_uptrs {
+                // SAFETY: Both values are laid out by `record`, and `value` is writable.
+                unsafe { bindings::bpf_obj_swap_uptrs(smap.record(), selem.data(), value) };
+            }
+        }
+
+        // INVARIANT: A new element of `smap`, charged to `owner`, on no list.
+        Some(Self { ptr, smap, owner })
+    }
+
+    /// The element.
+    #[inline]
+    pub(super) fn selem(&self) -> Selem<'_> {
+        // SAFETY: The element is owned by `self`, so it lives as long as the borrow.
+        unsafe { Selem::from_raw(self.ptr.as_ptr()) }
+    }
+
+    /// Gives the element and its charge up: to the C caller of `bpf_selem_alloc()`, or to the
+    /// lists it was just linked to, which now own it.
+    #[inline]
+    pub(super) fn into_raw(self) -> *mut bindings::bpf_local_storage_elem {
+        let this = ManuallyDrop::new(self);
+        this.ptr.as_ptr()
+    }
+}
+
+impl Drop for NewSelem<'_> {
+    fn drop(&mut self) {
+        let elem_size = self.smap.elem_size();
+        // SAFETY: By the type invariant the element is ours, on no list, and no program holds
+        // it: RCU readers of a bucket are the only ones that may have seen it.
+        unsafe { free(self.ptr.as_ptr(), true) };
+        // SAFETY: By the type invariant `elem_size` is charged to the live `owner`.
+        unsafe { self.smap.uncharge(self.owner, elem_size) };
+    }
+}
+
+/// Deletes an element: `bpf_selem_unlink()`, the delete of helpers and system calls.
+///
+/// Unlinks it from its map (nested bucket lock) then from its storage, under the storage lock,
+/// and frees it after an RCU Tasks Trace grace period; frees the storage the same way if the
+/// element was its last.
+///
+/// Fails with `EOPNOTSUPP` in NMI (the frees need `call_rcu_tasks_trace()`), and with
+/// `EDEADLK` or `ETIMEDOUT` if a lock cannot be taken, leaving the element linked. An element
+/// already unlinked is not an error.
+///
+/// # Safety
+///
+/// `selem` was found by a lookup of a live map in a live owner's storage, in an RCU read-side
+/// critical section that the caller is still in.
+unsafe fn unlink(selem: Selem<'_>) -> Result {
+    // SAFETY: `in_nmi()` only reads the preemption count.
+    if unsafe { bindings::in_nmi() } {
+        return Err(EOPNOTSUPP);
+    }
+
+    if !selem.linked_to_storage_lockless() {
+        // Already unlinked from its storage.
+        return Ok(());
+    }
+
+    let storage = selem.local_storage();
+    if storage.is_null() {
+        // Only the teardown clears it, and it does not run on an element a live owner's lookup
+        // can still find; C would crash here, treat it as already unlinked.
+        return Ok(());
+    }
+    // SAFETY: The storage of an element found in the caller's RCU read section stays allocated
+    // until that section ends: it is freed after a grace period once unreachable.
+    let storage = unsafe { Storage::from_raw(storage) };
+
+    let (unlinked, free_storage) = {
+        let guard = storage.lock_irqsave()?;
+        // SAFETY: `selem` is on this storage's list or, unlinked since, on none.
+        if !unsafe { guard.is_linked(selem) } {
+            (None, false)
+        } else {
+            let smap = selem.smap();
+            if smap.is_null() {
+                // As for `local_storage`: only the teardown clears it.
+                return Ok(());
+            }
+            // SAFETY: The element's map is alive: the caller looked it up through it.
+            let smap = unsafe { Map::from_raw(smap) };
+            // Always unlink from the map first: the element is freed once unlinked from the
+            // storage.
+            {
+                let bucket = guard.lock_bucket(smap.bucket(storage.as_raw()))?;
+                // SAFETY: The element's storage hashes to this bucket.
+                unsafe { bucket.unlink(selem) };
+            }
+            // SAFETY: The element is linked to this storage (checked under the lock), unlinked
+            // from its map just above, and `smap` is its map.
+            let (unlinked, free_storage) = unsafe { guard.unlink(selem, smap) };
+            (Some(unlinked), free_storage)
+        }
+        // The storage lock is released here, before the frees.
+    };
+    drop(unlinked);
+
+    if free_storage {
+        // SAFETY: The last element was unlinked and the owner's pointer cleared under the
+        // storage lock (`unlink_misc()`), so only readers that found the storage before can see
+        // it; we are not in NMI.
+        unsafe { Storage::free(storage.as_raw(), false) };
+    }
+    Ok(())
+}
+
+/// `bpf_selem_alloc()`: returns the element, or NULL.
+///
+/// The caller owns the element and its `elem_size` charge: it frees it with `bpf_selem_free()`
+/// and uncharges it itself if it does not link it.
+///
+/// # Safety
+///
+/// `smap` is a live local storage map, `owner` a live owner of its storage type, `value` NULL or
+/// `value_size` readable (and with `swap_uptrs` writable) bytes.
+#[export]
+unsafe extern "C" fn rust_bpf_selem_alloc(
+    smap: *mut bindings::bpf_local_storage_map,
+    owner: *mut c_void,
+    value: *mut c_void,
+    swap_uptrs: bool,
+) -> *mut bindings::bpf_local_storage_elem {
+    // SAFETY: By the safety requirements.
+    let smap = unsafe { Map::from_raw(smap) };
+    // SAFETY: By the safety requirements.
+    match unsafe { NewSelem::alloc(smap, owner, value, swap_uptrs) } {
+        Some(selem) => selem.into_raw(),
+        None => ptr::null_mut(),
+    }
+}
+
+/// `bpf_selem_free()`.
+///
+/// # Safety
+///
+/// As for [`free`].
+#[export]
+unsafe extern "C" fn rust_bpf_selem_free(
+    selem: *mut bindings::bpf_local_storage_elem,
+    reuse_now: bool,
+) {
+    // SAFETY: By the safety requirements.
+    unsafe { free(selem, reuse_now) }
+}
+
+/// `bpf_selem_unlink()`: returns 0 or a negative errno.
+///
+/// # Safety
+///
+/// As for [`unlink`].
+#[export]
+unsafe extern "C" fn rust_bpf_selem_unlink(selem: *mut bindings::bpf_local_storage_elem) -> c_int {
+    // SAFETY: By the safety requirements, `selem` stays allocated during the call.
+    let selem = unsafe { Selem::from_raw(selem) };
+    // SAFETY: By the safety requirements.
+    match unsafe { unlink(selem) } {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `bpf_selem_link_map()`: adds `selem` to the bucket of `local_storage` in `smap`, under the
+/// bucket lock. Returns 0, or `-EDEADLK`/`-ETIMEDOUT` with nothing done.
+///
+/// # Safety
+///
+/// `selem` is an element of the live map `smap`, on no bucket list, that is (or is about to be)
+/// on the list of `local_storage`, and stays allocated while linked.
+#[export]
+unsafe extern "C" fn rust_bpf_selem_link_map(
+    smap: *mut bindings::bpf_local_storage_map,
+    local_storage: *mut bindings::bpf_local_storage,
+    selem: *mut bindings::bpf_local_storage_elem,
+) -> c_int {
+    // SAFETY: By the safety requirements.
+    let (smap, selem) = unsafe { (Map::from_raw(smap), Selem::from_raw(selem)) };
+    match smap.bucket(local_storage).lock_irqsave() {
+        Ok(bucket) => {
+            // SAFETY: The element is on no bucket list and its storage hashes to this bucket.
+            unsafe { bucket.link(selem) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `bpf_selem_link_storage_nolock()`: adds `selem` to the list of `local_storage` and counts
+/// its `elem_size` in the storage's `mem_charge`.
+///
+/// # Safety
+///
+/// `selem` is an element on no storage list, whose map is alive; the caller holds the lock of
+/// `local_storage`, or `local_storage` is not visible to anybody else yet (socket clone).
+#[export]
+unsafe extern "C" fn rust_bpf_selem_link_storage_nolock(
+    local_storage: *mut bindings::bpf_local_storage,
+    selem: *mut bindings::bpf_local_storage_elem,
+) {
+    // SAFETY: By the safety requirements.
+    let (storage, selem) = unsafe { (Storage::from_raw(local_storage), Selem::from_raw(selem)) };
+    // SAFETY: By the safety requirements.
+    unsafe { storage.link_nolock(selem) }
+}

@@ -1,0 +1,652 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Local storage maps and their buckets.
+//!
+//! A local storage map (`struct bpf_local_storage_map`) stores nothing itself: it fixes the value
+//! size (`elem_size`), owns a cache slot index (`cache_idx`), and keeps all its elements in an
+//! array of buckets so that freeing the map can find them. The bucket of an element is chosen by
+//! the address of its owner's *storage*, so all elements of one owner's storage in one map (the
+//! current one and the one replacing it) share a bucket.
+//!
+//! This file also has the map operations shared by the four storage types: the checks at
+//! creation, allocation, freeing and memory accounting. Each storage type's `bpf_map_ops` stays
+//! in C and calls them through the C wrappers of `kernel/bpf/bpf_local_storage.c`.
+//!
+//! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
+
+use super::{
+    cache_idx::Cache,
+    element::Selem,
+    hlist,
+    teardown, //
+};
+use crate::{
+    bindings,
+    bpf::rqspinlock::{
+        IrqSaveGuard,
+        RqSpinLock, //
+    },
+    cpumask::Cpumask,
+    error::to_result,
+    prelude::*,
+    sync::{
+        atomic::Atomic,
+        rcu, //
+    },
+    types::Opaque,
+};
+
+/// The map flags a local storage map may be created with: `BPF_LOCAL_STORAGE_CREATE_FLAG_MASK`.
+const CREATE_FLAG_MASK: u32 = bindings::BPF_F_NO_PREALLOC as u32 | bindings::BPF_F_CLONE as u32;
+
+/// `BPF_LOCAL_STORAGE_MAX_VALUE_SIZE`, a `min_t()` that bindgen cannot evaluate:
+/// `min(KMALLOC_MAX_SIZE - MAX_BPF_STACK - sizeof(elem), U16_MAX - sizeof(elem))`.
+///
+/// The second bound keeps `elem_size` within its `u16`. Values whose `elem_size` exceeds
+/// `KMALLOC_MAX_CACHE_SIZE` pass this check, but `kmalloc_nolock()` cannot allocate their
+/// elements, so every creation fails with `ENOMEM`, as in C.
+const MAX_VALUE_SIZE: u32 = {
+    let elem = size_of::<bindings::bpf_local_storage_elem>() as u64;
+    let by_kmalloc = bindings::KMALLOC_MAX_SIZE as u64 - bindings::MAX_BPF_STACK as u64 - elem;
+    let by_u16 = u16::MAX as u64 - elem;
+    (if by_kmalloc < by_u16 { by_kmalloc } else { by_u16 }) as u32
+};
+
+// The casts between `struct bpf_map *` and `struct bpf_local_storage_map *` rely on it.
+static_assert!(core::mem::offset_of!(bindings::bpf_local_storage_map, map) == 0);
+
+/// `offsetof(struct bpf_local_storage_elem, sdata.data)`: the size of an element without its
+/// value.
+const ELEM_HEADER_SIZE: usize = core::mem::offset_of!(bindings::bpf_local_storage_elem, sdata)
+    + core::mem::offset_of!(bindings::bpf_local_storage_data, data);
+
+/// A local storage map, `struct bpf_local_storage_map`.
+///
+/// # Invariants
+///
+/// The map was set up by [`map_alloc`] and is not freed while the reference exists: `buckets`
+/// points to `1 << bucket_log` initialised buckets, `bucket_log >= 1`, and `elem_size`,
+/// `cache_idx` and `bucket_log` do not change. `map.ops` is the storage type's `bpf_map_ops`
+/// (a static) once the map is visible to anybody but [`map_alloc`].
+#[repr(transparent)]
+pub(super) struct Map(Opaque<bindings::bpf_local_storage_map>);
+
+impl Map {
+    /// Creates a reference to a [`Map`] from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a map set up by [`map_alloc`] that stays valid for `'a`: the caller holds
+    /// a reference to the map, or is in an RCU read-side critical section in which it found the
+    /// map through one of its elements (map free waits for RCU readers before freeing the map).
+    #[inline]
+    pub(super) unsafe fn from_raw<'a>(ptr: *mut bindings::bpf_local_storage_map) -> &'a Self {
+        // SAFETY: `Map` is `repr(transparent)` over `Opaque<bpf_local_storage_map>`, and the
+        // caller guarantees that `ptr` is valid for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Creates a reference to a [`Map`] from a pointer to its `struct bpf_map`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Map::from_raw`], and `map` is the `map` member of a local storage map.
+    #[inline]
+    pub(super) unsafe fn from_bpf_map<'a>(map: *mut bindings::bpf_map) -> &'a Self {
+        // SAFETY: `map` is the first member of `struct bpf_local_storage_map` (asserted above),
+        // and the caller guarantees the rest.
+        unsafe { Self::from_raw(map.cast()) }
+    }
+
+    /// The raw pointer to the map.
+    #[inline]
+    pub(super) fn as_raw(&self) -> *mut bindings::bpf_local_storage_map {
+        self.0.get()
+    }
+
+    /// `&smap->map`.
+    #[inline]
+    pub(super) fn bpf_map(&self) -> *mut bindings::bpf_map {
+        // SAFETY: A projection to a member of the valid map.
+        unsafe { &raw mut (*self.as_raw()).map }
+    }
+
+    /// `smap->elem_size`: the size of an element of this map, value included.
+    #[inline]
+    pub(super) fn elem_size(&self) -> u32 {
+        // SAFETY: By the type invariant `elem_size` does not change, so a plain read does not
+        // race.
+        u32::from(unsafe { (*self.as_raw()).elem_size })
+    }
+
+    /// `smap->cache_idx`: the cache slot of this map in every storage.
+    #[inline]
+    pub(super) fn cache_idx(&self) -> usize {
+        // SAFETY: By the type invariant `cache_idx` does not change.
+        usize::from(unsafe { (*self.as_raw()).cache_idx })
+    }
+
+    /// `smap->map.record`: the special fields of the value (or NULL or an error pointer when
+    /// there are none; the C functions that take it check).
+    #[inline]
+    pub(super) fn record(&self) -> *mut bindings::btf_record {
+        // SAFETY: `record` is set when the map is created and only freed after `map_free`.
+        unsafe { (*self.bpf_map()).record }
+    }
+
+    /// Whether the value has a field of type `field` (`btf_record_has_field()`).
+    #[inline]
+    pub(super) fn has_field(&self, field: bindings::btf_field_type) -> bool {
+        // SAFETY: `btf_record_has_field()` accepts NULL and error pointers.
+        unsafe { bindings::btf_record_has_field(self.record(), field) }
+    }
+
+    /// The storage type's operations, `smap->map.ops`.
+    #[inline]
+    fn ops(&self) -> &bindings::bpf_map_ops {
+        // SAFETY: By the type invariant `ops` points to the storage type's static, constant
+        // `bpf_map_ops`.
+        unsafe { &*(*self.bpf_map()).ops }
+    }
+
+    /// Charges `size` bytes to `owner` (`mem_charge()`): only socket storage charges
+    /// (`sk_omem_alloc`), and fails with `ENOMEM` over `optmem_max`.
+    ///
+    /// # Safety
+    ///
+    /// `owner` is a live owner of this map's storage type.
+    #[inline]
+    pub(super) unsafe fn charge(&self, owner: *mut c_void, size: u32) -> Result {
+        match self.ops().map_local_storage_charge {
+            None => Ok(()),
+            // SAFETY: The storage type's hook takes this map and a live owner of its type.
+            Some(charge) => to_result(unsafe { charge(self.as_raw(), owner, size) }),
+        }
+    }
+
+    /// Returns `size` bytes charged to `owner` (`mem_uncharge()`).
+    ///
+    /// # Safety
+    ///
+    /// `owner` is a live owner of this map's storage type, charged with at least `size`.
+    #[inline]
+    pub(super) unsafe fn uncharge(&self, owner: *mut c_void, size: u32) {
+        if let Some(uncharge) = self.ops().map_local_storage_uncharge {
+            // SAFETY: The storage type's hook takes this map and a live owner of its type.
+            unsafe { uncharge(self.as_raw(), owner, size) }
+        }
+    }
+
+    /// The owner's `__rcu` pointer to its storage (`owner_storage()`: `&task->bpf_storage`,
+    /// `&sk->sk_bpf_storage`, ...).
+    ///
+    /// Every storage type provides `map_owner_storage_ptr`; `None` would be a bug of the storage
+    /// type (C would crash on it), and makes the callers fail or skip instead.
+    ///
+    /// # Safety
+    ///
+    /// `owner` is a live owner of this map's storage type, that stays valid for `'b`.
+    #[inline]
+    pub(super) unsafe fn owner_storage<'b>(
+        &self,
+        owner: *mut c_void,
+    ) -> Option<&'b Atomic<*mut bindings::bpf_local_storage>> {
+        let owner_storage_ptr = self.ops().map_owner_storage_ptr?;
+        // SAFETY: The storage type's hook takes a live owner of its type.
+        let slot = unsafe { owner_storage_ptr(owner) };
+        if slot.is_null() {
+            return None;
+        }
+        // SAFETY: `slot` is a pointer member of the owner, valid for `'b`. C reads it with
+        // `rcu_dereference()` and writes it with `RCU_INIT_POINTER()` or `cmpxchg()`, all marked
+        // accesses, as are ours.
+        Some(unsafe { Atomic::from_ptr(slot) })
+    }
+
+    /// `1 << bucket_log`.
+    #[inline]
+    fn nbuckets(&self) -> usize {
+        // SAFETY: By the type invariant `bucket_log` does not change.
+        1usize << unsafe { (*self.as_raw()).bucket_log }
+    }
+
+    /// The bucket at index `i`, which must be below [`Map::nbuckets`].
+    #[inline]
+    fn bucket_at(&self, i: usize) -> &Bucket {
+        // Only out of range on a bug here; stay in bounds anyway.
+        let i = i & (self.nbuckets() - 1);
+        // SAFETY: By the type invariant `buckets` has `nbuckets()` initialised buckets, `i` is
+        // below it, and they are freed with the map.
+        unsafe { Bucket::from_raw((*self.as_raw()).buckets.add(i)) }
+    }
+
+    /// The bucket of the elements of `storage`: `select_bucket()`.
+    ///
+    /// Keyed by the storage, not the element, so that an element and the one replacing it are
+    /// in the same bucket ([`update`](super::update)). `storage` is only hashed.
+    #[inline]
+    pub(super) fn bucket(&self, storage: *const bindings::bpf_local_storage) -> &Bucket {
+        // SAFETY: By the type invariant `bucket_log` does not change; `hash_ptr()` only reads
+        // the pointer value.
+        let i = unsafe { bindings::hash_ptr(storage.cast(), (*self.as_raw()).bucket_log) };
+        // CAST: `hash_ptr(.., bits)` is below `1 << bits`.
+        self.bucket_at(i as usize)
+    }
+
+    /// The buckets, in order.
+    pub(super) fn buckets(&self) -> impl Iterator<Item = &Bucket> {
+        (0..self.nbuckets()).map(move |i| self.bucket_at(i))
+    }
+}
+
+/// A bucket of a local storage map, `struct bpf_local_storage_map_bucket`: an RCU list of
+/// elements (through `map_node`) and the lock `B` that protects it.
+///
+/// # Invariants
+///
+/// The bucket is one of the buckets of a live map, initialised by [`map_alloc`].
+#[repr(transparent)]
+pub(super) struct Bucket(Opaque<bindings::bpf_local_storage_map_bucket>);
+
+impl Bucket {
+    /// Creates a reference to a [`Bucket`] from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to an initialised bucket of a map, valid for `'a`.
+    #[inline]
+    unsafe fn from_raw<'a>(ptr: *mut bindings::bpf_local_storage_map_bucket) -> &'a Self {
+        // SAFETY: `Bucket` is `repr(transparent)` over `Opaque<bpf_local_storage_map_bucket>`,
+        // and the caller guarantees that `ptr` is valid for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// `&b->list`.
+    #[inline]
+    pub(super) fn list(&self) -> *mut bindings::hlist_head {
+        // SAFETY: A projection to a member of the valid bucket.
+        unsafe { &raw mut (*self.0.get()).list }
+    }
+
+    /// `&b->lock`.
+    #[inline]
+    fn lock(&self) -> &RqSpinLock {
+        // SAFETY: By the type invariant the lock was initialised by `map_alloc`, and it lives as
+        // long as the bucket; it is only taken through the rqspinlock API.
+        unsafe { RqSpinLock::from_raw(&raw mut (*self.0.get()).lock) }
+    }
+
+    /// Takes the bucket lock with interrupts saved and disabled.
+    ///
+    /// Fails with `EDEADLK` or `ETIMEDOUT`. Never call it with the lock of a storage whose
+    /// elements may be in this bucket about to be taken: `S` nests outside `B`. With a storage
+    /// lock held, use [`StorageGuard::lock_bucket`](super::storage::StorageGuard::lock_bucket).
+    #[inline]
+    pub(super) fn lock_irqsave(&self) -> Result<BucketGuard<'_>> {
+        let guard = self.lock().lock_irqsave()?;
+        // INVARIANT: `guard` holds the bucket's lock.
+        Ok(BucketGuard {
+            bucket: self,
+            _guard: guard,
+        })
+    }
+}
+
+/// The lock of a [`Bucket`], held: the bucket list may be changed.
+///
+/// # Invariants
+///
+/// The current CPU holds the lock of `bucket`, through `_guard`.
+#[must_use = "the bucket lock is released when the guard is dropped"]
+pub(super) struct BucketGuard<'a> {
+    bucket: &'a Bucket,
+    _guard: IrqSaveGuard<'a>,
+}
+
+impl BucketGuard<'_> {
+    /// Whether `selem` is on a bucket list (`selem_linked_to_map()`), exact under the lock.
+    ///
+    /// # Safety
+    ///
+    /// `selem` is on this bucket's list or on none.
+    #[inline]
+    pub(super) unsafe fn is_linked(&self, selem: Selem<'_>) -> bool {
+        // SAFETY: The node is on this list or none, whose lock we hold by the type invariant.
+        !unsafe { hlist::unhashed(selem.map_node()) }
+    }
+
+    /// Adds `selem` to the bucket: `bpf_selem_link_map_nolock()`.
+    ///
+    /// # Safety
+    ///
+    /// `selem` is on no bucket list, belongs to a storage that hashes to this bucket, and is
+    /// not freed before it is unlinked again and an RCU grace period has elapsed.
+    #[inline]
+    pub(super) unsafe fn link(&self, selem: Selem<'_>) {
+        // SAFETY: We hold the list's lock by the type invariant; the caller guarantees the rest.
+        unsafe { hlist::add_head_rcu(selem.map_node(), self.bucket.list()) }
+    }
+
+    /// Removes `selem` from the bucket if it is on it: `bpf_selem_unlink_map_nolock()`.
+    ///
+    /// # Safety
+    ///
+    /// `selem` is on this bucket's list or on none.
+    #[inline]
+    pub(super) unsafe fn unlink(&self, selem: Selem<'_>) {
+        // SAFETY: The node is on this list or none, whose lock we hold by the type invariant.
+        unsafe { hlist::del_init_rcu(selem.map_node()) }
+    }
+}
+
+/// Checks the attributes of a new local storage map: `bpf_local_storage_map_alloc_check()`.
+///
+/// No flags but `BPF_F_NO_PREALLOC` (required) and `BPF_F_CLONE`, no `max_entries`, an `int`
+/// key, a non-empty value, and BTF for both (user space dumps socket storage with it).
+fn map_alloc_check(attr: &bindings::bpf_attr__bindgen_ty_1) -> Result {
+    if attr.map_flags & !CREATE_FLAG_MASK != 0
+        || attr.map_flags & bindings::BPF_F_NO_PREALLOC as u32 == 0
+        || attr.max_entries != 0
+        || attr.key_size as usize != size_of::<c_int>()
+        || attr.value_size == 0
+        || attr.btf_key_type_id == 0
+        || attr.btf_value_type_id == 0
+    {
+        return Err(EINVAL);
+    }
+    if attr.value_size > MAX_VALUE_SIZE {
+        return Err(E2BIG);
+    }
+    Ok(())
+}
+
+/// Allocates and initialises a local storage map: `bpf_local_storage_map_alloc()`.
+///
+/// # Safety
+///
+/// `attr` points to the attributes of a map creation that passed [`map_alloc_check`].
+unsafe fn map_alloc(
+    attr: *mut bindings::bpf_attr,
+    cache: &Cache,
+) -> Result<*mut bindings::bpf_map> {
+    // SAFETY: `attr` is valid; map creation uses the first member of the union.
+    let value_size = unsafe { (*attr).__bindgen_anon_1.value_size };
+    // `offsetof(struct bpf_local_storage_elem, sdata.data[attr->value_size])`; the creation
+    // check keeps it below `U16_MAX`, so the error is only there not to truncate.
+    let elem_size = u16::try_from(ELEM_HEADER_SIZE + value_size as usize).map_err(|_| E2BIG)?;
+
+    // As many buckets as possible CPUs, rounded up to a power of two, and at least 2
+    // (`hash_ptr(.., 0)` is undefined).
+    // SAFETY: `__cpu_possible_mask` is a static `struct cpumask`, valid forever.
+    let possible = unsafe { Cpumask::from_raw(&raw const bindings::__cpu_possible_mask) }.weight();
+    let nbuckets = possible.checked_next_power_of_two().ok_or(ENOMEM)?.max(2);
+    let bucket_log = nbuckets.ilog2();
+    // CAST: `nbuckets` is at most `2^31`.
+    let nbuckets = nbuckets as usize;
+
+    // SAFETY: No requirements; the size is that of the map.
+    let smap = unsafe {
+        bindings::bpf_map_area_alloc(
+            size_of::<bindings::bpf_local_storage_map>() as u64,
+            bindings::NUMA_NO_NODE,
+        )
+    }
+    .cast::<bindings::bpf_local_storage_map>();
+    if smap.is_null() {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `smap` was just allocated, large enough for the map, and `attr` is valid.
+    unsafe { bindings::bpf_map_init_from_attr(&raw mut (*smap).map, attr) };
+
+    // SAFETY: `smap->map` is initialised, and the size and count are those of the bucket array.
+    let buckets = unsafe {
+        bindings::bpf_map_kvcalloc(
+            &raw mut (*smap).map,
+            nbuckets,
+            size_of::<bindings::bpf_local_storage_map_bucket>(),
+            bindings::GFP_USER | bindings::__GFP_NOWARN,
+        )
+    }
+    .cast::<bindings::bpf_local_storage_map_bucket>();
+    if buckets.is_null() {
+        // SAFETY: `smap` came from `bpf_map_area_alloc()` and nobody else knows it.
+        unsafe { bindings::bpf_map_area_free(smap.cast()) };
+        return Err(ENOMEM);
+    }
+
+    for i in 0..nbuckets {
+        // SAFETY: `buckets` has `nbuckets` elements, only known to us.
+        unsafe {
+            let b = buckets.add(i);
+            hlist::init_head(&raw mut (*b).list);
+            bindings::raw_res_spin_lock_init(&raw mut (*b).lock);
+        }
+    }
+
+    // INVARIANT: `buckets` has `1 << bucket_log` initialised buckets with `bucket_log >= 1`; the
+    // fields set here do not change afterwards. `map.ops` is set by the caller (`map_create()`)
+    // before the map is visible.
+    // SAFETY: `smap` is valid and only known to us.
+    unsafe {
+        (*smap).buckets = buckets;
+        (*smap).bucket_log = bucket_log;
+        (*smap).elem_size = elem_size;
+        (*smap).cache_idx = cache.idx_get();
+        Ok(&raw mut (*smap).map)
+    }
+}
+
+/// Frees a local storage map: `bpf_local_storage_map_free()`.
+///
+/// Called from the workqueue of `bpf_map_put()` (process context, migration disabled), once no
+/// program and no file descriptor can reach the map.
+///
+/// # Safety
+///
+/// `map` is a local storage map of the storage type of `cache`, unreachable by new users, and
+/// freed by nobody else.
+unsafe fn map_free(map: *mut bindings::bpf_map, cache: &Cache) {
+    // SAFETY: The map is valid until we free it below, after the last use of `smap`.
+    let smap = unsafe { Map::from_bpf_map(map) };
+    // CAST: `cache_idx()` is the `u16` `smap->cache_idx`.
+    cache.idx_free(smap.cache_idx() as u16);
+
+    // The map may still be cloned by `bpf_sk_storage_clone()`, which found it under RCU and
+    // takes a reference with `bpf_map_inc_not_zero()` (which now fails). Wait for those RCU
+    // read sections before walking the buckets: afterwards nobody adds elements to this map.
+    rcu::synchronize_rcu();
+
+    // Unlink and free every element; owners being freed at the same time race with this
+    // through the teardown protocol.
+    // SAFETY: The map is unreachable and nobody adds elements to it any more (above); we are in
+    // process context (the map free workqueue) and hold no lock.
+    unsafe { teardown::drain_map(smap) };
+
+    // Owners may still be in `bpf_local_storage_destroy()` with elements of this map that they
+    // found before we unlinked them, and read `smap` through them (`elem_size`, `cache_idx`,
+    // the bucket lock). They are in RCU read sections: wait for them.
+    rcu::synchronize_rcu();
+
+    // The RCU Tasks Trace callbacks of deleted elements read `smap` to free the special fields
+    // (`bpf_selem_free()` with `reuse_now == false`), and `kfree_rcu()` callbacks of elements
+    // allocated from this map's memcg account may be pending: wait for both kinds, whatever the
+    // allocator.
+    // SAFETY: Process context; `rcu_barrier_tasks_trace()` may sleep.
+    unsafe { bindings::rcu_barrier_tasks_trace() };
+    rcu::rcu_barrier();
+
+    let smap = smap.as_raw();
+    // SAFETY: Nothing references the map or its buckets any more; they came from
+    // `bpf_map_kvcalloc()` and `bpf_map_area_alloc()`.
+    unsafe {
+        bindings::kvfree((*smap).buckets.cast());
+        bindings::bpf_map_area_free(smap.cast());
+    }
+}
+
+/// `bpf_local_storage_map_alloc_check()`.
+///
+/// # Safety
+///
+/// `attr` points to valid map creation attributes.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_map_alloc_check(
+    attr: *mut bindings::bpf_attr,
+) -> c_int {
+    // SAFETY: `attr` is valid, and map creation uses the first member of the union.
+    let attr = unsafe { &(*attr).__bindgen_anon_1 };
+    match map_alloc_check(attr) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `bpf_local_storage_map_alloc()`: returns the new map or an `ERR_PTR()`.
+///
+/// # Safety
+///
+/// `attr` points to map creation attributes that passed the check; `cache` is the storage
+/// type's `DEFINE_BPF_STORAGE_CACHE()` object.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_map_alloc(
+    attr: *mut bindings::bpf_attr,
+    cache: *mut bindings::bpf_local_storage_cache,
+) -> *mut bindings::bpf_map {
+    // SAFETY: By the safety requirements.
+    let cache = unsafe { Cache::from_raw(cache) };
+    // SAFETY: By the safety requirements.
+    match unsafe { map_alloc(attr, cache) } {
+        Ok(map) => map,
+        Err(e) => e.to_ptr(),
+    }
+}
+
+/// `bpf_local_storage_map_free()`.
+///
+/// # Safety
+///
+/// `map` is a local storage map allocated with `cache`, that nothing can reach any more (its
+/// `map_free` operation is being called); `cache` is the storage type's cache object.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_map_free(
+    map: *mut bindings::bpf_map,
+    cache: *mut bindings::bpf_local_storage_cache,
+) {
+    // SAFETY: By the safety requirements.
+    let cache = unsafe { Cache::from_raw(cache) };
+    // SAFETY: By the safety requirements.
+    unsafe { map_free(map, cache) }
+}
+
+/// `bpf_local_storage_map_check_btf()`: the key must be a 32-bit integer.
+///
+/// # Safety
+///
+/// `key_type` points to a valid BTF type.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_map_check_btf(
+    _map: *mut bindings::bpf_map,
+    _btf: *const bindings::btf,
+    key_type: *const bindings::btf_type,
+    _value_type: *const bindings::btf_type,
+) -> c_int {
+    // SAFETY: `key_type` is valid by the safety requirements.
+    if unsafe { bindings::btf_type_is_i32(key_type) } {
+        0
+    } else {
+        EINVAL.to_errno()
+    }
+}
+
+/// `bpf_local_storage_map_mem_usage()`: the map and its buckets; elements are not counted.
+///
+/// # Safety
+///
+/// `map` is a valid local storage map.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_map_mem_usage(map: *const bindings::bpf_map) -> u64 {
+    // SAFETY: `map` is a valid local storage map by the safety requirements.
+    let smap = unsafe { Map::from_bpf_map(map.cast_mut()) };
+    size_of::<bindings::bpf_local_storage_map>() as u64
+        + size_of::<bindings::bpf_local_storage_map_bucket>() as u64 * smap.nbuckets() as u64
+}
+
+#[cfg(CONFIG_RUST_BPF_KUNIT_TEST)]
+#[kunit_tests(rust_bpf_local_storage_map)]
+mod tests {
+    use super::*;
+
+    /// Attributes that pass the check.
+    fn good_attr() -> bindings::bpf_attr__bindgen_ty_1 {
+        bindings::bpf_attr__bindgen_ty_1 {
+            key_size: 4,
+            value_size: 8,
+            map_flags: bindings::BPF_F_NO_PREALLOC as u32,
+            btf_key_type_id: 1,
+            btf_value_type_id: 2,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn alloc_check_accepts_the_usual_map() {
+        assert!(map_alloc_check(&good_attr()).is_ok());
+        let attr = bindings::bpf_attr__bindgen_ty_1 {
+            map_flags: CREATE_FLAG_MASK,
+            ..good_attr()
+        };
+        assert!(map_alloc_check(&attr).is_ok());
+    }
+
+    #[test]
+    fn alloc_check_errors_match_c() {
+        let cases = [
+            bindings::bpf_attr__bindgen_ty_1 {
+                map_flags: 0,
+                ..good_attr()
+            },
+            bindings::bpf_attr__bindgen_ty_1 {
+                map_flags: CREATE_FLAG_MASK | bindings::BPF_F_RDONLY as u32,
+                ..good_attr()
+            },
+            bindings::bpf_attr__bindgen_ty_1 {
+                max_entries: 1,
+                ..good_attr()
+            },
+            bindings::bpf_attr__bindgen_ty_1 {
+                key_size: 8,
+                ..good_attr()
+            },
+            bindings::bpf_attr__bindgen_ty_1 {
+                value_size: 0,
+                ..good_attr()
+            },
+            bindings::bpf_attr__bindgen_ty_1 {
+                btf_key_type_id: 0,
+                ..good_attr()
+            },
+            bindings::bpf_attr__bindgen_ty_1 {
+                btf_value_type_id: 0,
+                ..good_attr()
+            },
+        ];
+        for attr in &cases {
+            assert_eq!(map_alloc_check(attr), Err(EINVAL));
+        }
+        let attr = bindings::bpf_attr__bindgen_ty_1 {
+            value_size: MAX_VALUE_SIZE,
+            ..good_attr()
+        };
+        assert!(map_alloc_check(&attr).is_ok());
+        let attr = bindings::bpf_attr__bindgen_ty_1 {
+            value_size: MAX_VALUE_SIZE + 1,
+            ..good_attr()
+        };
+        assert_eq!(map_alloc_check(&attr), Err(E2BIG));
+    }
+
+    #[test]
+    fn largest_value_still_fits_elem_size() {
+        assert!(ELEM_HEADER_SIZE + MAX_VALUE_SIZE as usize <= u16::MAX as usize);
+    }
+}

@@ -1,0 +1,639 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An owner's local storage: `struct bpf_local_storage`.
+//!
+//! A storage is allocated with an owner's first element and published through the owner's
+//! pointer (`task->bpf_storage`, ...) with a `cmpxchg()`, which works from any context, so two
+//! racing first updates are settled without a lock of the owner: the loser gets `EAGAIN`. From
+//! then on the owner's pointer is only cleared under the storage lock, by the removal of the
+//! last element.
+//!
+//! The storage lock `S` protects the element list, the cache, `mem_charge` and the owner
+//! pointers; it nests outside the bucket locks ([`StorageGuard::lock_bucket`]).
+//!
+//! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
+
+use super::{
+    element::{
+        Selem,
+        Unlinked, //
+    },
+    hlist,
+    map::{
+        Bucket,
+        BucketGuard,
+        Map, //
+    },
+    CACHE_SIZE,
+    STORAGE_SIZE, //
+};
+use crate::{
+    bindings,
+    bpf::rqspinlock::{
+        IrqSaveGuard,
+        RqSpinLock, //
+    },
+    prelude::*,
+    processor::cpu_relax,
+    sync::{
+        atomic::{
+            Atomic,
+            Full,
+            Relaxed,
+            Release, //
+        },
+        barrier::smp_mb,
+    },
+    types::Opaque,
+};
+use core::{
+    mem::offset_of,
+    ptr, //
+};
+
+// `kfree_rcu()`'s `BUILD_BUG_ON()`: the `rcu_head` must be in the first 4 KiB of the object.
+static_assert!(offset_of!(bindings::bpf_local_storage, rcu) < 4096);
+
+/// An owner's local storage, `struct bpf_local_storage`.
+///
+/// # Invariants
+///
+/// The storage was initialised by [`alloc`] (list, lock, `owner`, `mem_charge`, `owner_refcnt`)
+/// and stays allocated while the reference exists: the caller holds its lock, or is in an RCU
+/// read-side critical section that began while the storage was reachable (storages are freed
+/// after a grace period), or it is not published yet.
+#[repr(transparent)]
+pub(super) struct Storage(Opaque<bindings::bpf_local_storage>);
+
+impl Storage {
+    /// Creates a reference to a [`Storage`] from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a storage initialised by [`alloc`] that stays allocated for `'a` (see the
+    /// type invariants).
+    #[inline]
+    pub(super) unsafe fn from_raw<'a>(ptr: *mut bindings::bpf_local_storage) -> &'a Self {
+        // SAFETY: `Storage` is `repr(transparent)` over `Opaque<bpf_local_storage>`, and the
+        // caller guarantees that `ptr` is valid for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw pointer to the storage.
+    #[inline]
+    pub(super) fn as_raw(&self) -> *mut bindings::bpf_local_storage {
+        self.0.get()
+    }
+
+    /// `&local_storage->list`: the owner's elements, through their `snode`.
+    #[inline]
+    pub(super) fn list(&self) -> *mut bindings::hlist_head {
+        // SAFETY: A projection to a member of the valid storage.
+        unsafe { &raw mut (*self.as_raw()).list }
+    }
+
+    /// `&local_storage->lock`.
+    #[inline]
+    fn lock(&self) -> &RqSpinLock {
+        // SAFETY: By the type invariant the lock was initialised by `alloc()` and lives as long
+        // as the storage; it is only taken through the rqspinlock API.
+        unsafe { RqSpinLock::from_raw(&raw mut (*self.as_raw()).lock) }
+    }
+
+    /// Takes the storage lock with interrupts saved and disabled. Fails with `EDEADLK` or
+    /// `ETIMEDOUT`.
+    ///
+    /// Never call it with a bucket lock held: `S` nests outside `B`.
+    #[inline]
+    pub(super) fn lock_irqsave(&self) -> Result<StorageGuard<'_>> {
+        let guard = self.lock().lock_irqsave()?;
+        // INVARIANT: `guard` holds the storage's lock.
+        Ok(StorageGuard {
+            storage: self,
+            _guard: guard,
+        })
+    }
+
+    /// `hlist_empty(&local_storage->list)` without the lock: a hint.
+    #[inline]
+    pub(super) fn is_empty_lockless(&self) -> bool {
+        // SAFETY: The list head is valid; `hlist_empty()` reads it with `READ_ONCE()`.
+        unsafe { hlist::empty(self.list()) }
+    }
+
+    /// `local_storage->cache[idx]`, as a marked pointer; `None` if `idx` is out of range.
+    ///
+    /// Written under the lock, read by lookups without it.
+    #[inline]
+    fn cache_slot(&self, idx: usize) -> Option<&Atomic<*mut bindings::bpf_local_storage_data>> {
+        if idx >= CACHE_SIZE {
+            return None;
+        }
+        // SAFETY: `idx` is within `cache[]`, a member of the valid storage. C reads it with
+        // `rcu_dereference_check()`/`rcu_access_pointer()` and writes it with
+        // `rcu_assign_pointer()`/`RCU_INIT_POINTER()`, all marked.
+        Some(unsafe {
+            Atomic::from_ptr(
+                (&raw mut (*self.as_raw()).cache)
+                    .cast::<*mut bindings::bpf_local_storage_data>()
+                    .add(idx),
+            )
+        })
+    }
+
+    /// `local_storage->owner`, as a marked pointer.
+    ///
+    /// Written under the lock (cleared with the last element); C readers outside the lock
+    /// (the socket diag and iterator) use plain loads of a pointer-sized, aligned field.
+    #[inline]
+    fn owner_slot(&self) -> &Atomic<*mut c_void> {
+        // SAFETY: A pointer member of the valid storage.
+        unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).owner) }
+    }
+
+    /// `&local_storage->owner_refcnt`: 1 while the owner lives, plus one per map free that has
+    /// pinned the owner to uncharge it.
+    #[inline]
+    fn owner_refcnt(&self) -> *mut bindings::refcount_t {
+        // SAFETY: A projection to a member of the valid storage.
+        unsafe { &raw mut (*self.as_raw()).owner_refcnt }
+    }
+
+    /// Pins the owner: `refcount_inc_not_zero(&owner_refcnt)`. Fails once `destroy()` has
+    /// released the owner's reference, after which the owner may be gone.
+    ///
+    /// No ordering is needed on success: the owner stays alive because `destroy()` waits for
+    /// the count to drop to 0 ([`Storage::release_owner_and_wait`]).
+    #[inline]
+    fn pin_owner(&self) -> bool {
+        // SAFETY: `owner_refcnt` is an initialised `refcount_t` of the valid storage.
+        unsafe { bindings::refcount_inc_not_zero(self.owner_refcnt()) }
+    }
+
+    /// Releases a pin of [`Storage::pin_owner`]: `refcount_dec()`, a release operation that
+    /// orders our updates of `mem_charge` before `destroy()` reads it.
+    #[inline]
+    fn unpin_owner(&self) {
+        // SAFETY: As for `pin_owner()`; we hold a pin, so the count does not reach 0 here.
+        unsafe { bindings::refcount_dec(self.owner_refcnt()) }
+    }
+
+    /// Drops the owner's reference and waits for the pins of concurrent map frees: the end of
+    /// `bpf_local_storage_destroy()`.
+    ///
+    /// Afterwards, no map free touches the owner or `mem_charge` any more, and this CPU sees
+    /// their updates of `mem_charge`.
+    pub(super) fn release_owner_and_wait(&self) {
+        // SAFETY: As for `pin_owner()`.
+        if unsafe { bindings::refcount_dec_and_test(self.owner_refcnt()) } {
+            // Acquire on reaching 0: every unpin (release) happened before.
+            return;
+        }
+        // A map free holds a pin: spin, as it only holds it for a few instructions under the
+        // storage lock (interrupts off), and we cannot sleep (callers are in RCU read sections).
+        // SAFETY: As for `pin_owner()`.
+        while unsafe { bindings::refcount_read(self.owner_refcnt()) } != 0 {
+            cpu_relax();
+        }
+        // Pairs with the release of `unpin_owner()`: the loads of the loop read its store, and
+        // the barrier orders our later read of `mem_charge` after them (as `smp_mb()` in C; an
+        // acquire read would do).
+        smp_mb(Full);
+    }
+
+    /// `local_storage->mem_charge`.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock, or no concurrent update is possible (after
+    /// [`Storage::release_owner_and_wait`], or on a storage not published yet).
+    #[inline]
+    unsafe fn mem_charge(&self) -> u64 {
+        // SAFETY: A plain read of a member that, by the safety requirements, nobody writes
+        // concurrently.
+        unsafe { (*self.as_raw()).mem_charge }
+    }
+
+    /// Adds `delta` to `local_storage->mem_charge` (wrapping, as the C `u64` arithmetic).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Storage::mem_charge`].
+    #[inline]
+    unsafe fn add_mem_charge(&self, delta: u64) {
+        // SAFETY: By the safety requirements nobody accesses `mem_charge` concurrently.
+        unsafe {
+            let charge = &raw mut (*self.as_raw()).mem_charge;
+            *charge = (*charge).wrapping_add(delta);
+        }
+    }
+
+    /// Subtracts `delta` from `local_storage->mem_charge` (wrapping).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Storage::mem_charge`].
+    #[inline]
+    unsafe fn sub_mem_charge(&self, delta: u64) {
+        // SAFETY: By the safety requirements nobody accesses `mem_charge` concurrently.
+        unsafe {
+            let charge = &raw mut (*self.as_raw()).mem_charge;
+            *charge = (*charge).wrapping_sub(delta);
+        }
+    }
+
+    /// The charge left when the owner goes away, for `bpf_local_storage_destroy()` to return.
+    ///
+    /// # Safety
+    ///
+    /// Called after [`Storage::release_owner_and_wait`], by the owner's `destroy()`.
+    #[inline]
+    pub(super) unsafe fn remaining_charge(&self) -> u64 {
+        // SAFETY: After `release_owner_and_wait()` no map free updates it; the owner is dying,
+        // so no program or system call does either.
+        unsafe { self.mem_charge() }
+    }
+
+    /// Adds `selem` to the storage list and counts its size: `bpf_selem_link_storage_nolock()`.
+    ///
+    /// # Safety
+    ///
+    /// - The caller holds the storage lock, or the storage is not visible to anybody else yet.
+    /// - `selem` is on no storage list, its map is alive, and it stays allocated until unlinked
+    ///   and a grace period has elapsed.
+    pub(super) unsafe fn link_nolock(&self, selem: Selem<'_>) {
+        // SAFETY: The element's map is alive by the safety requirements.
+        let smap = unsafe { Map::from_raw(selem.smap()) };
+        // SAFETY: Lock held or storage private, by the safety requirements.
+        unsafe { self.add_mem_charge(u64::from(smap.elem_size())) };
+        selem.set_local_storage(self.as_raw());
+        // SAFETY: Lock held or storage private; `selem` is on no list. The
+        // `rcu_assign_pointer()` inside publishes `local_storage` (set just above) with the
+        // element.
+        unsafe { hlist::add_head_rcu(selem.snode(), self.list()) };
+    }
+
+    /// The RCU Tasks Trace callback of [`Storage::free`]: `bpf_local_storage_free_trace_rcu()`.
+    ///
+    /// # Safety
+    ///
+    /// `rcu` is the `rcu` member of a storage passed to `call_rcu_tasks_trace()` by
+    /// [`Storage::free`].
+    unsafe extern "C" fn free_trace_rcu(rcu: *mut bindings::callback_head) {
+        // SAFETY: `rcu` is the `rcu` member of a storage.
+        let storage = unsafe { crate::container_of!(rcu, bindings::bpf_local_storage, rcu) };
+        // SAFETY: A Tasks Trace grace period implies a regular one: nobody can see the storage;
+        // it came from `bpf_map_kmalloc_nolock()`.
+        unsafe { bindings::kfree(storage.cast()) };
+    }
+
+    /// Frees a storage after a grace period: `bpf_local_storage_free()`.
+    ///
+    /// With `reuse_now == false` after an RCU Tasks Trace grace period, with `reuse_now == true`
+    /// after a regular one (`kfree_rcu()`). NULL is ignored.
+    ///
+    /// # Safety
+    ///
+    /// `storage` is NULL or a storage that is not reachable any more (the owner's pointer was
+    /// cleared, or never pointed to it, or the owner is gone), not used after this call but by
+    /// RCU readers that found it before; not in NMI with `reuse_now == false`, nor under a raw
+    /// spinlock.
+    pub(super) unsafe fn free(storage: *mut bindings::bpf_local_storage, reuse_now: bool) {
+        if storage.is_null() {
+            return;
+        }
+        // SAFETY: `storage` is valid until freed here; its `rcu_head` is within its first 4 KiB
+        // (asserted above), and it came from `bpf_map_kmalloc_nolock()`.
+        let rcu = unsafe { &raw mut (*storage).rcu };
+        if reuse_now {
+            // SAFETY: As above; `kfree_rcu(local_storage, rcu)`.
+            unsafe { bindings::kvfree_call_rcu(rcu.cast(), storage.cast()) };
+        } else {
+            // SAFETY: The callback frees this storage through its `rcu_head`.
+            unsafe { bindings::call_rcu_tasks_trace(rcu, Some(Self::free_trace_rcu)) };
+        }
+    }
+}
+
+/// The storage lock, held.
+///
+/// # Invariants
+///
+/// The current CPU holds the lock of `storage`, through `_guard`.
+#[must_use = "the storage lock is released when the guard is dropped"]
+pub(super) struct StorageGuard<'a> {
+    storage: &'a Storage,
+    _guard: IrqSaveGuard<'a>,
+}
+
+impl StorageGuard<'_> {
+    /// Takes the lock of `bucket` inside the storage lock: `S` then `B`.
+    ///
+    /// The bucket guard borrows `self`, so it is released first, as the per-CPU table of held
+    /// rqspinlocks requires.
+    #[inline]
+    pub(super) fn lock_bucket<'g>(&'g self, bucket: &'g Bucket) -> Result<BucketGuard<'g>> {
+        bucket.lock_irqsave()
+    }
+
+    /// Whether `selem` is on the storage list: `selem_linked_to_storage()`, exact under the lock.
+    ///
+    /// # Safety
+    ///
+    /// `selem` is on this storage's list or on none.
+    #[inline]
+    pub(super) unsafe fn is_linked(&self, selem: Selem<'_>) -> bool {
+        // SAFETY: The node is on this list or none, whose lock we hold (type invariant).
+        !unsafe { hlist::unhashed(selem.snode()) }
+    }
+
+    /// `hlist_empty(&local_storage->list)`, exact under the lock.
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.storage.is_empty_lockless()
+    }
+
+    /// Whether `selem` is the last element of the storage.
+    ///
+    /// # Safety
+    ///
+    /// `selem` is on this storage's list.
+    #[inline]
+    pub(super) unsafe fn is_last(&self, selem: Selem<'_>) -> bool {
+        // SAFETY: The node is on this list, whose lock we hold (type invariant).
+        unsafe { hlist::is_singular_node(selem.snode(), self.storage.list()) }
+    }
+
+    /// Adds `selem` to the storage: `bpf_selem_link_storage_nolock()` with the lock held.
+    ///
+    /// # Safety
+    ///
+    /// `selem` is on no storage list, its map is alive, and it stays allocated until unlinked
+    /// and a grace period has elapsed.
+    #[inline]
+    pub(super) unsafe fn link(&self, selem: Selem<'_>) {
+        // SAFETY: We hold the lock (type invariant); the caller guarantees the rest.
+        unsafe { self.storage.link_nolock(selem) }
+    }
+
+    /// Removes `selem` from the storage list, and nothing else.
+    ///
+    /// # Safety
+    ///
+    /// `selem` is on this storage's list or on none.
+    #[inline]
+    pub(super) unsafe fn del(&self, selem: Selem<'_>) {
+        // SAFETY: The node is on this list or none, whose lock we hold (type invariant).
+        unsafe { hlist::del_init_rcu(selem.snode()) }
+    }
+
+    /// The bookkeeping of removing `selem` from the storage:
+    /// `bpf_selem_unlink_storage_nolock_misc()`.
+    ///
+    /// Clears the map's cache slot if it points to `selem`, and uncharges `selem` (and the
+    /// storage itself if `free_storage`: `selem` is the last element), then, if `free_storage`,
+    /// detaches the storage from its owner: after that store the owner may be freed.
+    ///
+    /// With `pin_owner` (map free), the owner is first pinned so that it cannot be freed while
+    /// we uncharge it; if `destroy()` already released it, the owner may be gone and only the
+    /// cache slot is cleared.
+    ///
+    /// # Safety
+    ///
+    /// `selem` is on this storage's list and `smap` is its map. Without `pin_owner`, the owner
+    /// is alive.
+    pub(super) unsafe fn unlink_misc(
+        &self,
+        selem: Selem<'_>,
+        smap: &Map,
+        free_storage: bool,
+        pin_owner: bool,
+    ) {
+        let storage = self.storage;
+        let owner = storage.owner_slot().load(Relaxed);
+
+        // The cache slot is cleared even when the owner cannot be pinned: a later lookup must
+        // not find the element through it. Lookups read the slot without the lock, hence the
+        // marked accesses; a NULL needs no ordering.
+        if let Some(slot) = storage.cache_slot(smap.cache_idx()) {
+            if slot.load(Relaxed) == selem.sdata() {
+                slot.store(ptr::null_mut(), Relaxed);
+            }
+        }
+
+        if pin_owner && !storage.pin_owner() {
+            return;
+        }
+
+        let mut uncharge = smap.elem_size();
+        if free_storage {
+            uncharge += STORAGE_SIZE;
+        }
+        // SAFETY: The owner is alive: pinned, or alive by the safety requirements; it was
+        // charged with the element (and the storage).
+        unsafe { smap.uncharge(owner, uncharge) };
+        // SAFETY: We hold the lock (type invariant).
+        unsafe { storage.sub_mem_charge(u64::from(uncharge)) };
+
+        if free_storage {
+            storage.owner_slot().store(ptr::null_mut(), Relaxed);
+            // From now on only the storage lock protects the owner's pointer, which we clear:
+            // the last element is going, nobody may find the storage through the owner. After
+            // this store the owner may be freed: it is not used below.
+            // SAFETY: The owner is alive (above) until this store.
+            if let Some(slot) = unsafe { smap.owner_storage(owner) } {
+                slot.store(ptr::null_mut(), Relaxed);
+            }
+        }
+
+        if pin_owner {
+            storage.unpin_owner();
+        }
+    }
+
+    /// Removes `selem` from the storage, with its bookkeeping: `bpf_selem_unlink_storage_nolock()`.
+    ///
+    /// Returns the element, to free once the locks are released, and whether it was the last
+    /// one, in which case the storage is detached from the owner and must be freed too.
+    ///
+    /// # Safety
+    ///
+    /// `selem` is on this storage's list, is unlinked from its map (or is being, under the
+    /// bucket lock held inside this one), `smap` is its map, and the owner is alive. Nobody else
+    /// frees the element.
+    pub(super) unsafe fn unlink(&self, selem: Selem<'_>, smap: &Map) -> (Unlinked, bool) {
+        // SAFETY: `selem` is on this list.
+        let free_storage = unsafe { self.is_last(selem) };
+        // SAFETY: By the safety requirements; the owner is alive, no pin needed.
+        unsafe { self.unlink_misc(selem, smap, free_storage, false) };
+        // SAFETY: `selem` is on this list.
+        unsafe { self.del(selem) };
+        // SAFETY: Unlinked from both sides now; the caller leaves the free to us.
+        (unsafe { Unlinked::new(selem) }, free_storage)
+    }
+
+    /// Caches `selem` in its map's slot if it is still linked: the locked part of
+    /// `__bpf_local_storage_insert_cache()`.
+    ///
+    /// The lock makes the check and the store atomic with respect to deletes, which clear the
+    /// slot under it: a deleted element must never be published in the cache.
+    ///
+    /// # Safety
+    ///
+    /// `selem` is on this storage's list or on none, and `smap` is its map.
+    pub(super) unsafe fn cache_insert(&self, smap: &Map, selem: Selem<'_>) {
+        // SAFETY: By the safety requirements.
+        if unsafe { self.is_linked(selem) } {
+            if let Some(slot) = self.storage.cache_slot(smap.cache_idx()) {
+                // `rcu_assign_pointer()`: lookups that load the slot see the initialised element.
+                slot.store(selem.sdata(), Release);
+            }
+        }
+    }
+
+    /// `bpf_local_storage_lookup(local_storage, smap, false)` with the lock held: the element of
+    /// `smap` in this storage, or NULL.
+    ///
+    /// # Safety
+    ///
+    /// `smap` is a live map of the storage's type, and the caller is in an RCU read-side
+    /// critical section (the lookup asserts one with lockdep).
+    pub(super) unsafe fn lookup(&self, smap: &Map) -> *mut bindings::bpf_local_storage_data {
+        // SAFETY: By the safety requirements; `cacheit_lockit == false` never takes the lock
+        // we hold.
+        unsafe { bindings::bpf_local_storage_lookup(self.storage.as_raw(), smap.as_raw(), false) }
+    }
+}
+
+/// Allocates a storage for `owner` with `first` as its first element and publishes it:
+/// `bpf_local_storage_alloc()`.
+///
+/// Charges and allocates the storage, links `first` to it and to its bucket, and publishes it
+/// with a `cmpxchg()` of the owner's pointer from NULL, which orders the initialisation before
+/// the pointer for lockless readers. Fails with the charge's error, `ENOMEM`, a bucket lock
+/// error, or `EAGAIN` if another storage was published first (or an empty one is still there).
+/// On failure everything but `first` is undone; the caller still owns `first` and its charge.
+///
+/// # Safety
+///
+/// `owner` is a live owner of `smap`'s storage type, `first` a new element of `smap` on no list,
+/// owned by the caller; the caller is in an RCU read-side critical section.
+pub(super) unsafe fn alloc(owner: *mut c_void, smap: &Map, first: Selem<'_>) -> Result {
+    // SAFETY: `owner` is alive by the safety requirements.
+    let slot = unsafe { smap.owner_storage(owner) }.ok_or(EINVAL)?;
+
+    // SAFETY: `owner` is alive by the safety requirements.
+    unsafe { smap.charge(owner, STORAGE_SIZE) }?;
+
+    // SAFETY: `smap->map` is a valid map; the size is that of a storage.
+    let raw = unsafe {
+        bindings::bpf_map_kmalloc_nolock(
+            smap.bpf_map(),
+            STORAGE_SIZE as usize,
+            bindings::__GFP_ZERO,
+            bindings::NUMA_NO_NODE,
+        )
+    }
+    .cast::<bindings::bpf_local_storage>();
+    if raw.is_null() {
+        // SAFETY: Charged just above.
+        unsafe { smap.uncharge(owner, STORAGE_SIZE) };
+        return Err(ENOMEM);
+    }
+
+    // SAFETY: `raw` is a new, zeroed allocation of a storage, only known to us.
+    unsafe {
+        hlist::init_head(&raw mut (*raw).list);
+        bindings::raw_res_spin_lock_init(&raw mut (*raw).lock);
+        (*raw).owner = owner;
+        (*raw).mem_charge = u64::from(STORAGE_SIZE);
+        bindings::refcount_set(&raw mut (*raw).owner_refcnt, 1);
+    }
+    // INVARIANT: Initialised just above.
+    // SAFETY: `raw` is valid until freed below, by us.
+    let storage = unsafe { Storage::from_raw(raw) };
+
+    // SAFETY: The storage is not published yet; `first` is on no list, of the live `smap`.
+    unsafe { storage.link_nolock(first) };
+
+    let published = (|| {
+        let bucket = smap.bucket(raw).lock_irqsave()?;
+        // SAFETY: `first` is on no bucket list and its storage hashes to this bucket.
+        unsafe { bucket.link(first) };
+
+        // Publish the storage to the owner with a `cmpxchg()` rather than a lock of the owner,
+        // which works whatever the context. From now on the owner's pointer is protected by the
+        // storage lock: it is only cleared under it (`unlink_misc()`). Fully ordered, like C's
+        // `cmpxchg()`: the initialisation above is visible before the pointer.
+        if slot.cmpxchg(ptr::null_mut(), raw, Full).is_err() {
+            // SAFETY: `first` is on this bucket's list, whose lock we hold.
+            unsafe { bucket.unlink(first) };
+            return Err(EAGAIN);
+        }
+        Ok(())
+        // The bucket lock is released here, before the free below.
+    })();
+
+    if let Err(e) = published {
+        // `first` may have been visible to RCU walkers of the bucket for a moment, and the
+        // storage to them through `first->local_storage`: free after a regular grace period.
+        // `first` still points to the storage, but its owner frees it without looking.
+        // SAFETY: The storage was never published to the owner.
+        unsafe { Storage::free(raw, true) };
+        // SAFETY: Charged above.
+        unsafe { smap.uncharge(owner, STORAGE_SIZE) };
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// `bpf_local_storage_alloc()`: returns 0 or a negative errno.
+///
+/// # Safety
+///
+/// `owner` is a live owner of the storage type of the live map `smap`, and `first_selem` a new
+/// element of `smap`, owned by the caller. The caller is in an RCU read-side critical section.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_alloc(
+    owner: *mut c_void,
+    smap: *mut bindings::bpf_local_storage_map,
+    first_selem: *mut bindings::bpf_local_storage_elem,
+) -> c_int {
+    // SAFETY: By the safety requirements.
+    let (smap, first) = unsafe { (Map::from_raw(smap), Selem::from_raw(first_selem)) };
+    // SAFETY: By the safety requirements.
+    match unsafe { alloc(owner, smap, first) } {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `__bpf_local_storage_insert_cache()`: caches `selem` in `local_storage` for `smap` lookups,
+/// under the storage lock; silently skipped if the lock cannot be taken (the lookup that found
+/// the element still succeeds).
+///
+/// # Safety
+///
+/// Called by `bpf_local_storage_lookup()` on an element of `smap` it found on the list of
+/// `local_storage`, in the RCU read-side critical section of the lookup.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_insert_cache(
+    local_storage: *mut bindings::bpf_local_storage,
+    smap: *mut bindings::bpf_local_storage_map,
+    selem: *mut bindings::bpf_local_storage_elem,
+) {
+    // SAFETY: By the safety requirements the three are valid for the call.
+    let (storage, smap, selem) = unsafe {
+        (
+            Storage::from_raw(local_storage),
+            Map::from_raw(smap),
+            Selem::from_raw(selem),
+        )
+    };
+    let Ok(guard) = storage.lock_irqsave() else {
+        return;
+    };
+    // SAFETY: `selem` was found on this storage's list (it may have left it since), and
+    // `smap` is its map.
+    unsafe { guard.cache_insert(smap, selem) };
+}

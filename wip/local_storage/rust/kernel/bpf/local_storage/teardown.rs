@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Teardown: freeing all elements of an owner, or of a map, without failing.
+//!
+//! Two teardowns unlink elements without being allowed to fail:
+//!
+//! - *destroy* (`bpf_local_storage_destroy()`), when an owner is freed: it walks the owner's
+//!   storage list;
+//! - *map free* (`bpf_local_storage_map_free()`), when a map is freed: it walks the map's
+//!   buckets.
+//!
+//! No program or system call can reach an element they handle any more (the owner is dying, or
+//! the map is unreachable), so they only race with each other, on elements that belong both to
+//! a dying owner and to a dying map. But they take the same rqspinlocks as everybody else
+//! (other owners' elements share the buckets, other maps' elements the storage), and any
+//! acquisition can fail. `bpf_selem_unlink_nofail()` therefore unlinks each side of an element
+//! under that side's lock when it can, and otherwise leaves that side to the other party.
+//!
+//! # The protocol
+//!
+//! Each party, for each element: the map side under the bucket lock (unlink from the bucket and
+//! free the special fields, exactly once), then the storage side under the storage lock (unlink
+//! from the storage; map free also uncharges and detaches the storage from the owner, destroy
+//! leaves that to the owner). Afterwards `smap` and `local_storage` are cleared, except that
+//! destroy keeps `smap` when it failed the bucket lock and map free keeps `local_storage` when
+//! it failed the storage lock, so that the other party still finds the element (through the
+//! bucket, through the storage list). A party that unlinked both sides frees the element;
+//! otherwise it sets its bit in `selem->state` (`SELEM_MAP_UNLINKED` for map free,
+//! `SELEM_STORAGE_UNLINKED` for destroy) and the party that then moves the state from
+//! `SELEM_UNLINKED` to `SELEM_TOFREE` frees it. The decisions are in [`protocol`], with tests
+//! of every interleaving.
+//!
+//! # Memory ordering
+//!
+//! - The bits are set with a relaxed `atomic_or()` (`bindings::atomic_or()`: the Rust atomics
+//!   have no `or`). No ordering is needed: it only records that this party is done. Both parties
+//!   are in RCU read-side critical sections, and the element is freed with `kfree_rcu()`, so
+//!   whatever a party still does to the element after (or, reordered, before) its `or` completes
+//!   before the memory is reused; the list changes were made under the locks, which order them
+//!   for every later holder.
+//! - The `SELEM_UNLINKED` to `SELEM_TOFREE` transition is a fully ordered `cmpxchg()`, as in C;
+//!   its atomicity alone ensures a single winner.
+//! - The winner frees the element without looking at its special fields: they were freed by the
+//!   unlink from the bucket, under the bucket lock, or deliberately leaked. C's
+//!   `bpf_selem_free(selem, true)` skips them by seeing `smap == NULL`, which map free stores
+//!   before its relaxed `or`; nothing orders that store before the `or` for the winner, so we do
+//!   not depend on it ([`element::kfree_rcu`]).
+//! - `smap` and `local_storage` are read with `READ_ONCE()` and cleared with `WRITE_ONCE()`
+//!   (`RCU_INIT_POINTER()`). A stale non-NULL value only leads to taking a lock and finding,
+//!   under it, that the element is no longer linked; the objects stay allocated meanwhile (map
+//!   free waits for RCU before freeing the map; storages are freed after a grace period).
+//!   Destroy hashes the storage it is destroying, never the `local_storage` it read (C would
+//!   hash a NULL read there), and skips the map side when `local_storage` is NULL.
+//! - The owner pin: map free uncharges the owner under the storage lock between a
+//!   `refcount_inc_not_zero()` and a `refcount_dec()` (release) of `owner_refcnt`; destroy drops
+//!   the owner's reference and waits for the count to reach 0, then `smp_mb()`, before reading
+//!   `mem_charge` ([`Storage::release_owner_and_wait`]). If the pin fails, destroy is past that
+//!   point and the owner may be gone: map free does not touch it.
+//!
+//! # Lock failures and retries
+//!
+//! Upstream accepts two leaks, each behind a `WARN_ON_ONCE()`: map free failing a bucket lock
+//! leaves the element on the bucket with its special fields (kptrs, uptrs) never freed, and
+//! destroy failing the storage lock leaves the storage (and its elements) allocated forever. We
+//! retry both, bounded ([`protocol::retry_lock`]):
+//!
+//! - Map free runs in a workqueue (`bpf_map_free_deferred()`, with migration disabled, which
+//!   allows sleeping), holds no other lock, and cannot be nested: its failures are timeouts.
+//!   Before touching the element, it leaves the RCU read section, calls `cond_resched()`, and
+//!   restarts the bucket walk, up to [`protocol::MAP_FREE_BUCKET_LOCK_ATTEMPTS`] consecutive
+//!   failures.
+//! - Destroy never sleeps: every caller holds an RCU read lock around it (task and cgroup
+//!   `rcu_read_lock()`, inode and socket `rcu_read_lock_dont_migrate()`), and it runs in softirq
+//!   for tasks (`delayed_put_task_struct()`, an RCU callback) and sockets (`__sk_destruct()`,
+//!   an RCU callback for `SOCK_RCU_FREE` sockets, or the last `sock_put()` in softirq); cgroups
+//!   are freed from a workqueue and inodes from process context, but inside the same RCU read
+//!   section. It retries the storage lock at once, after `cpu_relax()`, up to
+//!   [`protocol::DESTROY_STORAGE_LOCK_ATTEMPTS`] attempts.
+//!
+//! The two other failures are not retried: they leak nothing, the other party finishes the
+//! element. Destroy's bucket lock often fails for good reason: freeing special fields under a
+//! bucket lock can drop the last reference of another owner (a kptr to a task or a socket),
+//! whose own `destroy()` then needs the same bucket lock on this CPU, an AA deadlock that no
+//! retry resolves.
+//!
+//! What can still leak, with a `WARN_ON_ONCE()`, after all attempts failed:
+//!
+//! - map free, bucket lock: the element and its special fields. Upstream frees the element once
+//!   destroy also passed, while it is still on the bucket list; a later restart of the bucket
+//!   walk, or a destroy unlinking a neighbour, would then touch freed memory. We set
+//!   [`protocol::LEAKED`] instead, so it is never freed, and the restarted walk skips it.
+//! - destroy, storage lock: the storage and the element, still on its list. Upstream frees the
+//!   element once map free also passed; another map free unlinking a neighbour under the
+//!   (then available) storage lock would write into it. [`protocol::LEAKED`] again.
+//!
+//! C: [`kernel/bpf/bpf_local_storage.c`](srctree/kernel/bpf/bpf_local_storage.c)
+
+mod protocol;
+
+use super::{
+    element::{
+        self,
+        Selem, //
+    },
+    hlist,
+    map::{
+        Bucket,
+        Map, //
+    },
+    storage::Storage,
+};
+use crate::{
+    bindings,
+    prelude::*,
+    processor::cpu_relax,
+    sync::{
+        atomic::{
+            AtomicFlag,
+            Full,
+            Relaxed, //
+        },
+        rcu,
+    },
+    warn_on,
+};
+use core::ptr;
+use protocol::{
+    retry_lock,
+    skip_revisit,
+    Free,
+    LockKind,
+    Pass,
+    Side,
+    Step,
+    TOFREE,
+    UNLINKED, //
+};
+
+/// `WARN_ON_ONCE()` of map free giving up on a bucket lock.
+static MAP_FREE_LEAK_WARNED: AtomicFlag = AtomicFlag::new(false);
+
+/// `WARN_ON_ONCE()` of destroy giving up on a storage lock.
+static DESTROY_LEAK_WARNED: AtomicFlag = AtomicFlag::new(false);
+
+/// Warns the first time `once` is passed.
+fn warn_once(once: &AtomicFlag) {
+    if !once.xchg(true, Relaxed) {
+        warn_on!(true);
+    }
+}
+
+/// Takes a lock for `side`, retrying at once (after `cpu_relax()`) while
+/// [`protocol::retry_lock`] allows. Returns `None` once it gives up.
+///
+/// For the retries that must not sleep (destroy's) and for single attempts.
+fn lock_spinning<G>(side: Side, kind: LockKind, mut lock: impl FnMut() -> Result<G>) -> Option<G> {
+    let mut failures = 0u32;
+    loop {
+        match lock() {
+            Ok(guard) => return Some(guard),
+            Err(_) => {
+                failures += 1;
+                if !retry_lock(side, kind, failures) {
+                    return None;
+                }
+                cpu_relax();
+            }
+        }
+    }
+}
+
+/// Ends a pass: sets the state bits and frees the element if this pass must.
+fn finish(selem: Selem<'_>, pass: Pass, leak_warned: &AtomicFlag) {
+    let end = pass.finish();
+    if end.leaked {
+        warn_once(leak_warned);
+    }
+
+    if end.state_bits != 0 {
+        // Relaxed `or`: see "Memory ordering" in the module docs.
+        // SAFETY: `state` is an `atomic_t` of the live element.
+        unsafe { bindings::atomic_or(end.state_bits, selem.state_raw()) };
+    }
+
+    let free = match end.free {
+        Free::Now => true,
+        // Fully ordered on success, as C's `atomic_cmpxchg()`; one winner either way.
+        Free::IfLast => selem.state().cmpxchg(UNLINKED, TOFREE, Full).is_ok(),
+        Free::Never => false,
+    };
+    if free {
+        // SAFETY: Both sides are unlinked (by this pass, or by both parties, each under its
+        // lock), the special fields were freed under the bucket lock, and only RCU readers,
+        // the other party among them, can still see the element. Nobody else frees it: the
+        // protocol has one winner.
+        unsafe { element::kfree_rcu(selem.as_raw()) };
+    }
+}
+
+/// Destroy's pass over one element of the storage it destroys: `bpf_selem_unlink_nofail(selem,
+/// NULL)`.
+///
+/// # Safety
+///
+/// `storage` is the storage of a dying owner, and `selem` was found on its list in the RCU
+/// read-side critical section the caller is in.
+unsafe fn unlink_nofail_destroy(storage: &Storage, selem: Selem<'_>) {
+    // `local_storage` first, as C. Either order works: map free clears `smap` before
+    // `local_storage`, and a NULL `local_storage` makes us skip the map side anyway.
+    let storage_set = !selem.local_storage().is_null();
+    let smap = selem.smap();
+    let mut pass = Pass::new(Side::Destroy, !smap.is_null(), storage_set);
+
+    if pass.wants_map() {
+        // SAFETY: A non-NULL `smap` is alive: map free clears it before freeing the map, and
+        // waits for RCU readers (us) after that.
+        let smap = unsafe { Map::from_raw(smap) };
+        // The element's bucket is that of its storage, the one we destroy.
+        let bucket = smap.bucket(storage.as_raw());
+        let step = match lock_spinning(Side::Destroy, LockKind::Bucket, || bucket.lock_irqsave()) {
+            Some(guard) => {
+                // SAFETY: The element's storage hashes to this bucket.
+                if unsafe { guard.is_linked(selem) } {
+                    // SAFETY: As above.
+                    unsafe { guard.unlink(selem) };
+                    // Under the bucket lock, so exactly once: whoever unlinks the element from
+                    // the bucket frees its fields. No program can reach the element any more.
+                    // SAFETY: `smap` is the element's map, and we just unlinked it.
+                    unsafe { selem.free_fields(smap) };
+                    Step::Unlinked
+                } else {
+                    Step::AlreadyUnlinked
+                }
+            }
+            None => Step::LockFailed,
+        };
+        if pass.map_done(step) {
+            selem.clear_smap();
+        }
+    }
+
+    let mut free_storage = false;
+    if pass.wants_storage() {
+        let step = match lock_spinning(Side::Destroy, LockKind::Storage, || storage.lock_irqsave())
+        {
+            Some(guard) => {
+                // SAFETY: The element was found on this storage's list.
+                if unsafe { guard.is_linked(selem) } {
+                    // SAFETY: The element is on this list.
+                    free_storage = unsafe { guard.is_last(selem) };
+                    // No uncharge, no owner pointer update: the owner is going away, and the
+                    // charge left is returned by `destroy()` for the owner to drop.
+                    // SAFETY: As above.
+                    unsafe { guard.del(selem) };
+                    Step::Unlinked
+                } else {
+                    Step::AlreadyUnlinked
+                }
+            }
+            None => Step::LockFailed,
+        };
+        if pass.storage_done(step) {
+            selem.set_local_storage(ptr::null_mut());
+        }
+    }
+
+    finish(selem, pass, &DESTROY_LEAK_WARNED);
+
+    if free_storage {
+        // SAFETY: The last element left the storage of a dying owner: nobody finds the storage
+        // any more but RCU readers, among them our caller, which keeps using it until its RCU
+        // read section ends.
+        unsafe { Storage::free(storage.as_raw(), true) };
+    }
+}
+
+/// What map free's bucket walk must do after visiting an element.
+enum Visit {
+    /// Go on. `locked` says whether the bucket lock was taken, resetting the failure count.
+    Done { locked: bool },
+    /// The bucket lock failed, nothing was done: leave the RCU read section, reschedule, and
+    /// restart the bucket walk (which will meet the element again).
+    Retry,
+}
+
+/// Map free's pass over one element of a bucket: `bpf_selem_unlink_nofail(selem, b)`.
+///
+/// `failures` is the number of consecutive failures of the bucket lock so far.
+///
+/// # Safety
+///
+/// `smap` is the map being freed, unreachable by programs and system calls, `bucket` one of its
+/// buckets, and `selem` was found on the bucket's list in the RCU read-side critical section the
+/// caller is in.
+unsafe fn unlink_nofail_map_free(
+    smap: &Map,
+    bucket: &Bucket,
+    selem: Selem<'_>,
+    failures: u32,
+) -> Visit {
+    if skip_revisit(Side::MapFree, selem.state().load(Relaxed)) {
+        return Visit::Done { locked: false };
+    }
+
+    let storage = selem.local_storage();
+    let smap_set = !selem.smap().is_null();
+    let mut pass = Pass::new(Side::MapFree, smap_set, !storage.is_null());
+    let mut locked = false;
+
+    if pass.wants_map() {
+        let step = match bucket.lock_irqsave() {
+            Ok(guard) => {
+                locked = true;
+                // SAFETY: The element was found on this bucket's list.
+                if unsafe { guard.is_linked(selem) } {
+                    // SAFETY: As above.
+                    unsafe { guard.unlink(selem) };
+                    // Exactly once, under the bucket lock (see destroy). This may drop the last
+                    // reference of another owner and run its `destroy()`, nested, here.
+                    // SAFETY: `smap` is the element's map, and we just unlinked it.
+                    unsafe { selem.free_fields(smap) };
+                    Step::Unlinked
+                } else {
+                    Step::AlreadyUnlinked
+                }
+            }
+            Err(_) if retry_lock(Side::MapFree, LockKind::Bucket, failures + 1) => {
+                return Visit::Retry;
+            }
+            Err(_) => Step::LockFailed,
+        };
+        if pass.map_done(step) {
+            selem.clear_smap();
+        }
+    }
+
+    let mut free_storage = false;
+    if pass.wants_storage() {
+        // SAFETY: A non-NULL `local_storage` read in our RCU read section stays allocated until
+        // it ends: storages are freed after a grace period.
+        let storage = unsafe { Storage::from_raw(storage) };
+        let step = match lock_spinning(Side::MapFree, LockKind::Storage, || storage.lock_irqsave())
+        {
+            Some(guard) => {
+                // SAFETY: The element is on this storage's list or on none.
+                if unsafe { guard.is_linked(selem) } {
+                    // SAFETY: The element is on this list.
+                    free_storage = unsafe { guard.is_last(selem) };
+                    if smap_set {
+                        // Clear the cache slot, uncharge, and detach the storage from its
+                        // owner if this was the last element, with the owner pinned.
+                        // SAFETY: The element is on this list and `smap` is its map.
+                        unsafe { guard.unlink_misc(selem, smap, free_storage, true) };
+                    }
+                    // SAFETY: As above.
+                    unsafe { guard.del(selem) };
+                    Step::Unlinked
+                } else {
+                    Step::AlreadyUnlinked
+                }
+            }
+            None => Step::LockFailed,
+        };
+        if pass.storage_done(step) {
+            selem.set_local_storage(ptr::null_mut());
+        }
+    }
+
+    finish(selem, pass, &MAP_FREE_LEAK_WARNED);
+
+    if free_storage {
+        // SAFETY: The last element left the storage, whose owner pointer `unlink_misc()`
+        // cleared (or whose owner is gone): only RCU readers can still see it.
+        unsafe { Storage::free(storage, true) };
+    }
+    Visit::Done { locked }
+}
+
+/// `cond_resched_rcu()`, always leaving the RCU read section: the RCU read lock is dropped, the
+/// CPU given up if needed, and a new RCU read section started.
+///
+/// Map free uses it to let a bucket lock holder progress and to bound its RCU read sections; it
+/// restarts its bucket walk afterwards, as the node it was on may be freed meanwhile.
+fn resched_outside_rcu(guard: rcu::Guard) -> rcu::Guard {
+    drop(guard);
+    // SAFETY: Map free runs in process context (a workqueue) and holds no lock here, outside any
+    // RCU read section.
+    unsafe { bindings::cond_resched() };
+    rcu::Guard::new()
+}
+
+/// Unlinks and frees every element of `smap`: the bucket walk of `bpf_local_storage_map_free()`.
+///
+/// # Safety
+///
+/// `smap` is being freed: no program or system call can reach it, and no element can be added
+/// to it any more. Process context, no lock held.
+pub(super) unsafe fn drain_map(smap: &Map) {
+    for bucket in smap.buckets() {
+        let mut rcu_guard = rcu::Guard::new();
+        let mut failures = 0u32;
+        'walk: loop {
+            // SAFETY: The bucket is valid and we are in an RCU read section; nobody adds to it.
+            let mut node = unsafe { hlist::first_rcu(bucket.list()) };
+            while !node.is_null() {
+                // SAFETY: Nodes of a bucket list are `map_node`s of elements, which our RCU read
+                // section keeps allocated.
+                let selem = unsafe { Selem::from_map_node(node) };
+                // SAFETY: Found on the bucket of the map being freed, in our RCU read section.
+                match unsafe { unlink_nofail_map_free(smap, bucket, selem, failures) } {
+                    Visit::Done { locked } => {
+                        if locked {
+                            failures = 0;
+                        }
+                    }
+                    Visit::Retry => {
+                        failures += 1;
+                        rcu_guard = resched_outside_rcu(rcu_guard);
+                        continue 'walk;
+                    }
+                }
+                // SAFETY: Reads the current task's flags.
+                if unsafe { bindings::need_resched() } {
+                    rcu_guard = resched_outside_rcu(rcu_guard);
+                    continue 'walk;
+                }
+                // The element may have been unlinked (it keeps its `next`) and freed (after a
+                // grace period, which our RCU read section holds off).
+                // SAFETY: `node` is still allocated, see above.
+                node = unsafe { hlist::next_rcu(node) };
+            }
+            break;
+        }
+        drop(rcu_guard);
+    }
+}
+
+/// Destroys the storage of an owner that is being freed: `bpf_local_storage_destroy()`.
+///
+/// Unlinks and frees every element, racing only with map frees, and never fails. Returns the
+/// charge left on the owner (`mem_charge`), which the owner drops itself (sockets from
+/// `sk_omem_alloc`): per-element uncharges are skipped here.
+///
+/// # Safety
+///
+/// `storage` is the storage of an owner that is being freed: no program or system call can add
+/// or remove its elements any more. The caller is in a regular RCU read-side critical section
+/// that it entered before reading the owner's pointer to `storage`.
+unsafe fn destroy(storage: &Storage) -> u32 {
+    // SAFETY: We are in an RCU read section that keeps the nodes allocated.
+    let mut node = unsafe { hlist::first_rcu(storage.list()) };
+    while !node.is_null() {
+        // SAFETY: Nodes of a storage list are `snode`s of elements, which the caller's RCU read
+        // section keeps allocated.
+        let selem = unsafe { Selem::from_snode(node) };
+        // SAFETY: `selem` is on the list of the dying owner's storage, found in the caller's
+        // RCU read section.
+        unsafe { unlink_nofail_destroy(storage, selem) };
+        // SAFETY: As above; an unlinked node keeps its `next`.
+        node = unsafe { hlist::next_rcu(node) };
+    }
+
+    storage.release_owner_and_wait();
+
+    // SAFETY: After `release_owner_and_wait()`, by the owner's destroy.
+    let charge = unsafe { storage.remaining_charge() };
+    // CAST: The C function returns the `u64` as a `u32`; a storage never holds 4 GiB of charge.
+    charge as u32
+}
+
+/// `bpf_local_storage_destroy()`.
+///
+/// # Safety
+///
+/// As for [`destroy`].
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_destroy(
+    local_storage: *mut bindings::bpf_local_storage,
+) -> u32 {
+    // SAFETY: The storage is valid during the caller's RCU read section, by the safety
+    // requirements.
+    let storage = unsafe { Storage::from_raw(local_storage) };
+    // SAFETY: By the safety requirements.
+    unsafe { destroy(storage) }
+}

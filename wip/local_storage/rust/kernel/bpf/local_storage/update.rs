@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Creating and updating an owner's element of a map: `bpf_local_storage_update()`.
+//!
+//! The C function `bpf_local_storage_update()` stays in `kernel/bpf/bpf_local_storage.c` as a
+//! `noinline` wrapper of [`rust_bpf_local_storage_update`]: the selftests attach fentry and
+//! fexit programs to it by name, and read its arguments through its BTF.
+//!
+//! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
+
+use super::{
+    element::{
+        NewSelem,
+        Selem, //
+    },
+    map::Map,
+    storage::Storage, //
+};
+use crate::{
+    bindings,
+    prelude::*,
+    sync::atomic::Relaxed, //
+};
+
+/// `BPF_F_LOCK`.
+const F_LOCK: u64 = bindings::BPF_F_LOCK as u64;
+/// `BPF_NOEXIST`.
+const NOEXIST: u64 = bindings::BPF_NOEXIST as u64;
+/// `BPF_EXIST`.
+const EXIST: u64 = bindings::BPF_EXIST as u64;
+
+/// Checks the update flags against whether an element exists: `check_flags()`.
+///
+/// `EEXIST` for `BPF_NOEXIST` on an existing element, `ENOENT` for `BPF_EXIST` on a missing
+/// one; `BPF_F_LOCK` is ignored here.
+fn check_flags(exists: bool, map_flags: u64) -> Result {
+    let flags = map_flags & !F_LOCK;
+    if exists && flags == NOEXIST {
+        return Err(EEXIST);
+    }
+    if !exists && flags == EXIST {
+        return Err(ENOENT);
+    }
+    Ok(())
+}
+
+/// Checks the flags on their own: `BPF_EXIST` and `BPF_NOEXIST` are exclusive, and
+/// `BPF_F_LOCK` needs a `struct bpf_spin_lock` in the value.
+fn check_update_flags(smap: &Map, map_flags: u64) -> Result {
+    if map_flags & !F_LOCK > EXIST
+        || (map_flags & F_LOCK != 0 && !smap.has_field(bindings::btf_field_type_BPF_SPIN_LOCK))
+    {
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// Copies `value` into the existing element's value, under the value's own `bpf_spin_lock`
+/// (`BPF_F_LOCK`): `copy_map_value_locked()`.
+///
+/// # Safety
+///
+/// `sdata` is an element of `smap` that stays allocated during the call; `value` points to
+/// `value_size` readable bytes.
+unsafe fn copy_locked(
+    smap: &Map,
+    sdata: *mut bindings::bpf_local_storage_data,
+    value: *mut c_void,
+) {
+    // SAFETY: By the safety requirements both values have `value_size` bytes laid out by the
+    // map's record, which has a spin lock (checked by `check_update_flags()`).
+    unsafe {
+        bindings::copy_map_value_locked(
+            smap.bpf_map(),
+            (&raw mut (*sdata).data).cast(),
+            value,
+            false,
+        )
+    }
+}
+
+/// Creates or replaces `owner`'s element of `smap`: `bpf_local_storage_update()`.
+///
+/// Returns the element's data (the new element, or the existing one updated in place with
+/// `BPF_F_LOCK`). Fails with `EINVAL` (flags), `EEXIST`/`ENOENT` (`BPF_NOEXIST`/`BPF_EXIST`),
+/// `ENOMEM` (charge or allocation), `EAGAIN` (a concurrent first update or last delete of the
+/// owner's storage), or a lock error (`EDEADLK`, `ETIMEDOUT`).
+///
+/// # Safety
+///
+/// - `owner` is a live owner of `smap`'s storage type that cannot start going away during the
+///   call (the callers hold a reference, or check that it is not dying).
+/// - `value` points to `value_size` readable bytes (writable with `swap_uptrs`).
+/// - The caller is in an RCU read-side critical section (regular or Tasks Trace).
+unsafe fn update(
+    owner: *mut c_void,
+    smap: &Map,
+    value: *mut c_void,
+    map_flags: u64,
+    swap_uptrs: bool,
+) -> Result<*mut bindings::bpf_local_storage_data> {
+    check_update_flags(smap, map_flags)?;
+
+    // SAFETY: `owner` is alive for the call, by the safety requirements.
+    let slot = unsafe { smap.owner_storage(owner) }.ok_or(EINVAL)?;
+    // `rcu_dereference()`: the storage was initialised before the `cmpxchg()` that published
+    // it, and we only follow the pointer (address dependency).
+    let storage = slot.load(Relaxed);
+    let storage = if storage.is_null() {
+        None
+    } else {
+        // SAFETY: A storage read from the owner in our RCU read section stays allocated until
+        // the section ends.
+        Some(unsafe { Storage::from_raw(storage) })
+    };
+
+    let storage = match storage {
+        Some(storage) if !storage.is_empty_lockless() => storage,
+        _ => {
+            // The owner's first element: allocate it with a new storage. An empty storage is
+            // still published while its last delete finishes: the publication then fails with
+            // `EAGAIN`, rather than waiting.
+            check_flags(false, map_flags)?;
+            // SAFETY: `owner` is alive; `value` by the safety requirements.
+            let selem = unsafe { NewSelem::alloc(smap, owner, value, swap_uptrs) }.ok_or(ENOMEM)?;
+            // On failure, dropping `selem` frees and uncharges it.
+            // SAFETY: `owner` is alive, `selem` is new and ours, and we are in an RCU read
+            // section.
+            unsafe { super::storage::alloc(owner, smap, selem.selem()) }?;
+            let selem = selem.into_raw();
+            // SAFETY: The element is now owned by the storage and the map, and stays allocated
+            // during our RCU read section.
+            return Ok(unsafe { Selem::from_raw(selem) }.sdata());
+        }
+    };
+
+    if map_flags & F_LOCK != 0 && map_flags & NOEXIST == 0 {
+        // Try an in-place update without the storage lock or the lists.
+        // SAFETY: `smap` is a live map of the storage's type and we are in an RCU read
+        // section.
+        let old = unsafe {
+            bindings::bpf_local_storage_lookup(storage.as_raw(), smap.as_raw(), false)
+        };
+        check_flags(!old.is_null(), map_flags)?;
+        if !old.is_null() {
+            // SAFETY: `old` was found in our RCU read section.
+            let old_selem = unsafe { Selem::from_sdata(old) };
+            if old_selem.linked_to_storage_lockless() {
+                // SAFETY: `old` is an element of `smap`; `value` is valid.
+                unsafe { copy_locked(smap, old, value) };
+                return Ok(old);
+            }
+        }
+    }
+
+    // Allocate the new element before taking any lock, as C does, to keep the critical
+    // sections short; a wasted allocation (a flag check failing under the lock) is rare. It is
+    // dropped on every error below, after the guards, which uncharges and frees it.
+    // SAFETY: `owner` is alive; `value` by the safety requirements.
+    let new = unsafe { NewSelem::alloc(smap, owner, value, swap_uptrs) }.ok_or(ENOMEM)?;
+
+    let (sdata, old) = {
+        let guard = storage.lock_irqsave()?;
+
+        // A concurrent delete of the last element is detaching the storage: give up rather
+        // than retry, as C does; it was non-empty a moment ago.
+        if guard.is_empty() {
+            return Err(EAGAIN);
+        }
+
+        // SAFETY: `smap` is a live map of the storage's type, we are in an RCU read section.
+        let old = unsafe { guard.lookup(smap) };
+        check_flags(!old.is_null(), map_flags)?;
+
+        if !old.is_null() && map_flags & F_LOCK != 0 {
+            // SAFETY: `old` is an element of `smap`, on the list under our lock.
+            unsafe { copy_locked(smap, old, value) };
+            // `new` is freed on return.
+            return Ok(old);
+        }
+
+        // Old and new elements are in the same bucket: it is chosen by the storage.
+        let bucket = guard.lock_bucket(smap.bucket(storage.as_raw()))?;
+
+        // From here on nothing fails: the lists own the new element.
+        let new = new.into_raw();
+        // SAFETY: The lists own the element from now on.
+        let new = unsafe { Selem::from_raw(new) };
+
+        // First link the new element to the map, then publish it in the storage.
+        // SAFETY: `new` is on no list, of the live `smap`; the storage hashes to this bucket.
+        unsafe { bucket.link(new) };
+        // SAFETY: `new` is on no storage list, of the live `smap`.
+        unsafe { guard.link(new) };
+
+        // Then remove the old one. It cannot be the last element: `new` was just linked.
+        let old = if old.is_null() {
+            None
+        } else {
+            // SAFETY: Found on the list under our lock.
+            let old = unsafe { Selem::from_sdata(old) };
+            // SAFETY: `old`'s storage is ours, which hashes to this bucket.
+            unsafe { bucket.unlink(old) };
+            // SAFETY: `old` is on our list, just unlinked from its map `smap`; the owner is
+            // alive. Nobody else frees it: it is off both lists.
+            let (unlinked, _last) = unsafe { guard.unlink(old, smap) };
+            Some(unlinked)
+        };
+
+        (new.sdata(), old)
+        // The bucket lock, then the storage lock, are released here, before the free.
+    };
+    // Free the replaced element after an RCU Tasks Trace grace period.
+    drop(old);
+
+    Ok(sdata)
+}
+
+/// `bpf_local_storage_update()`: returns the element's data or an `ERR_PTR()`.
+///
+/// # Safety
+///
+/// As for [`update`], with `smap` a live local storage map.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_update(
+    owner: *mut c_void,
+    smap: *mut bindings::bpf_local_storage_map,
+    value: *mut c_void,
+    map_flags: u64,
+    swap_uptrs: bool,
+) -> *mut bindings::bpf_local_storage_data {
+    // SAFETY: By the safety requirements.
+    let smap = unsafe { Map::from_raw(smap) };
+    // SAFETY: By the safety requirements.
+    match unsafe { update(owner, smap, value, map_flags, swap_uptrs) } {
+        Ok(sdata) => sdata,
+        Err(e) => e.to_ptr(),
+    }
+}
+
+#[cfg(CONFIG_RUST_BPF_KUNIT_TEST)]
+#[kunit_tests(rust_bpf_local_storage_update)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_flags_matches_c() {
+        let any = bindings::BPF_ANY as u64;
+        for lock in [0, F_LOCK] {
+            assert_eq!(check_flags(false, any | lock), Ok(()));
+            assert_eq!(check_flags(true, any | lock), Ok(()));
+            assert_eq!(check_flags(false, NOEXIST | lock), Ok(()));
+            assert_eq!(check_flags(true, NOEXIST | lock), Err(EEXIST));
+            assert_eq!(check_flags(false, EXIST | lock), Err(ENOENT));
+            assert_eq!(check_flags(true, EXIST | lock), Ok(()));
+        }
+    }
+}
