@@ -11,8 +11,8 @@ name=${1:?tree name}; shift
 arch=${ARCH:-x86_64}
 jobs=$(( $(nproc) + 1 ))
 build=$CACHE/root/build
-clippy=1
-case $name in base*) clippy= ;; esac
+clippy=1 patched=1
+case $name in base*) clippy= patched= ;; esac
 
 rm -rf "$build/config" && cp -r "$(dirname "$here")/config" "$build/config"
 cp "$here/kconfig.sh" "$build/config/kconfig.sh"
@@ -24,7 +24,7 @@ log=$build/$name-build.log
 [ -e "$warn" ] || rm -f "$krust"
 before=$(stat -c %Y "$krust" 2>/dev/null || echo 0)
 set +e
-"$here/inroot.sh" env TREE="/build/$name" ARCH="$arch" EXTRA_KCONFIG="${EXTRA_KCONFIG:-}" \
+"$here/inroot.sh" env TREE="/build/$name" ARCH="$arch" EXTRA_KCONFIG="${EXTRA_KCONFIG:-}" PATCHED="$patched" \
 	CCACHE_MAXSIZE=8G bash -c '
 	set -e
 	bash /build/config/kconfig.sh

@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$TREE"
 cfg=/build/config
 frag=.rfl-kconfig-fragment
-ours=("$cfg/guest.config" "$cfg/$ARCH.config" ${EXTRA_KCONFIG:+"$EXTRA_KCONFIG"})
+ours=("$cfg/guest.config" "$cfg/$ARCH.config")
+# The patched trees also get our own options.
+[ -n "${PATCHED:-}" ] && ours+=("$cfg/rust.config")
+[ -n "${EXTRA_KCONFIG:-}" ] && ours+=("$EXTRA_KCONFIG")
 # The selftests' options, less the excluded ones and those ours set.
 upstream() {
 	local sym val
@@ -27,11 +30,13 @@ make -s LLVM=1 ARCH="$ARCH" KCONFIG_ALLCONFIG="$frag" allnoconfig
 
 # Report what the fragments asked for and did not get; fail on the
 # options the whole harness depends on.
-missing=$(grep -E '^CONFIG_' "$cfg/guest.config" "$cfg/$ARCH.config" | cut -d: -f2- |
+missing=$(grep -h -E '^CONFIG_' "${ours[@]}" |
 	while IFS= read -r want; do
 		grep -qxF "$want" .config || echo "$want"
 	done)
 [ -z "$missing" ] || printf 'kconfig: requested but not set:\n%s\n' "$missing" >&2
-for must in RUST DEBUG_INFO_BTF BPF_SYSCALL BPF_LSM KUNIT MODULES KEYS; do
-	grep -qx "CONFIG_$must=y" .config || { echo "kconfig: CONFIG_$must is not y" >&2; rm -f "$frag"; exit 1; }
+must=(RUST DEBUG_INFO_BTF BPF_SYSCALL BPF_LSM KUNIT MODULES KEYS)
+[ -n "${PATCHED:-}" ] && must+=($(sed -n -E 's/^CONFIG_([A-Z0-9_]+)=y$/\1/p' "$cfg/rust.config"))
+for opt in "${must[@]}"; do
+	grep -qx "CONFIG_$opt=y" .config || { echo "kconfig: CONFIG_$opt is not y" >&2; rm -f "$frag"; exit 1; }
 done
