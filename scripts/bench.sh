@@ -6,13 +6,14 @@
 #   bench.sh TREE BASE OUTDIR
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
+. "$here/guest-root.sh"
 repo=$(dirname "$here")
 tree=${1:?tree} base=${2:?base} out=${3:?outdir}
 rounds=${ROUNDS:-3}
 mkdir -p "$out"
 cp "${BENCH_LIST:-$repo/config/bench}" "$out/bench.list"
-install -m 755 "$here/guest/run-bench.sh" "$CACHE/root/sbin/rfl-run-bench"
-install -m 755 "$here/guest/run-torture.sh" "$CACHE/root/sbin/rfl-run-torture"
+install -m 755 "$here/guest/run-bench.sh" "$guest_root/sbin/rfl-run-bench"
+install -m 755 "$here/guest/run-torture.sh" "$guest_root/sbin/rfl-run-torture"
 : > "$out/raw.txt"
 for r in $(seq "$rounds"); do
 	for k in "$tree" "$base"; do

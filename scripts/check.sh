@@ -4,6 +4,7 @@
 #   check.sh [--kunit-only] TREE OUTDIR
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
+. "$here/guest-root.sh"
 repo=$(dirname "$here")
 kunit_only=
 [ "${1:-}" = --kunit-only ] && { kunit_only=1; shift; }
@@ -12,7 +13,7 @@ out=${2:?outdir}
 rm -rf "$out" && mkdir -p "$out"
 
 cp "$repo/config/allowlist" "$out/allowlist"
-install -m 755 "$here/guest/run-tests.sh" "$CACHE/root/sbin/rfl-run-tests"
+install -m 755 "$here/guest/run-tests.sh" "$guest_root/sbin/rfl-run-tests"
 if [ -n "$kunit_only" ]; then
 	cmd=(true)
 else

@@ -9,11 +9,12 @@
 #   torture.sh TREE OUTDIR
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
+. "$here/guest-root.sh"
 name=${1:?tree}
 out=${2:?outdir}
 secs=${TORTURE_SECS:-60}
 arch=${ARCH:-x86_64}
-install -m 755 "$here/guest/run-torture.sh" "$CACHE/root/sbin/rfl-run-torture"
+install -m 755 "$here/guest/run-torture.sh" "$guest_root/sbin/rfl-run-torture"
 
 case $arch in
 x86_64) paths=("test-and-set:max" "queued:max,-hypervisor") ;;

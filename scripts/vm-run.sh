@@ -39,8 +39,8 @@ tree=${1:?tree}; shift
 
 build=${CACHE:?}/root/build
 arch=${ARCH:-x86_64}
-root=$CACHE/root
-[ "$arch" = "$(uname -m)" ] || root=$CACHE/root-$arch
+. "$here/guest-root.sh"
+root=$guest_root
 ro=on rootmode=ro
 [ "${VM_ROOT_RW:-}" = 1 ] && ro=off rootmode=rw
 cpus=${VM_CPUS:-2}
