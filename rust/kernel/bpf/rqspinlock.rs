@@ -180,5 +180,14 @@ impl Drop for IrqSaveGuard<'_> {
     }
 }
 
+/// Whether contended acquisitions take the test-and-set fallback rather than the MCS queue: always
+/// without queued spinlocks, and on x86 hypervisor guests without paravirt spinlocks, where
+/// `virt_spin_lock_key` is enabled.
+#[inline(always)]
+fn contended_path_is_tas() -> bool {
+    // SAFETY: Only tests a static key.
+    !cfg!(CONFIG_QUEUED_SPINLOCKS) || unsafe { bindings::resilient_virt_spin_lock_enabled() }
+}
+
 #[cfg(CONFIG_RUST_BPF_KUNIT_TEST)]
 mod tests;

@@ -198,7 +198,8 @@ unsafe extern "C" fn resilient_queued_spin_lock_slowpath(
     // SAFETY: `lock` is valid and only accessed through the rqspinlock API, by the caller.
     let lock = unsafe { LockWord::from_raw(lock) };
 
-    if resilient_virt_spin_lock_enabled() {
+    // `resilient_virt_spin_lock_enabled()`.
+    if super::contended_path_is_tas() {
         return resilient_virt_spin_lock(lock);
     }
 
@@ -207,16 +208,6 @@ unsafe extern "C" fn resilient_queued_spin_lock_slowpath(
     let entry = unsafe { HeldEntry::assume_grabbed() };
 
     to_errno(queued_spin_lock_slowpath(lock, entry, val))
-}
-
-/// `resilient_virt_spin_lock_enabled()`: on x86 with `CONFIG_PARAVIRT`, whether
-/// `virt_spin_lock_key` is enabled (a hypervisor guest without paravirt spinlocks); false
-/// elsewhere.
-#[cfg(CONFIG_QUEUED_SPINLOCKS)]
-#[inline(always)]
-fn resilient_virt_spin_lock_enabled() -> bool {
-    // SAFETY: Only tests a static key.
-    unsafe { bindings::resilient_virt_spin_lock_enabled() }
 }
 
 /// `resilient_virt_spin_lock(lock)`: [`resilient_tas_spin_lock`] on x86 with `CONFIG_PARAVIRT`

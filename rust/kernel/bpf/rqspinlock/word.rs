@@ -275,13 +275,8 @@ impl<'a> LockWord<'a> {
             u32::from(old as u16) << _Q_TAIL_OFFSET
         } else {
             // No 16-bit tail field with a 1-bit pending: cmpxchg the whole word.
-            let mut old = self.read();
-            loop {
-                let new = (old & _Q_LOCKED_PENDING_MASK) | tail;
-                if self.try_cmpxchg(&mut old, new, Relaxed) {
-                    return old;
-                }
-            }
+            let (Ok(old) | Err(old)) = self.cmpxchg_tail_while(tail, |_| true);
+            old
         }
     }
 
@@ -294,16 +289,24 @@ impl<'a> LockWord<'a> {
     /// cmpxchg is not available everywhere.
     #[inline(always)]
     pub(super) fn try_cmpxchg_tail(self, tail: u32, new_tail: u32) -> bool {
+        self.cmpxchg_tail_while(new_tail, |old| old & _Q_TAIL_MASK == tail)
+            .is_ok()
+    }
+
+    /// Replaces the tail by `new_tail` with relaxed whole-word cmpxchgs that keep the latest
+    /// `locked` and `pending`, for as long as `tail_ok` accepts the word last read.
+    ///
+    /// Returns the word replaced, or the first word that `tail_ok` refused.
+    #[inline(always)]
+    fn cmpxchg_tail_while(self, new_tail: u32, tail_ok: impl Fn(u32) -> bool) -> Result<u32, u32> {
         let mut old = self.read();
         loop {
-            // Is the tail part we compare to already stale? Fail.
-            if old & _Q_TAIL_MASK != tail {
-                return false;
+            if !tail_ok(old) {
+                return Err(old);
             }
-            // Encode the latest locked/pending state with the new tail.
             let new = (old & _Q_LOCKED_PENDING_MASK) | new_tail;
             if self.try_cmpxchg(&mut old, new, Relaxed) {
-                return true;
+                return Ok(old);
             }
         }
     }
