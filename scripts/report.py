@@ -27,30 +27,36 @@ DMESG_TS = re.compile(r"^\[[ 0-9.]+\] ?")
 
 
 def kunit(dmesg):
-    """Return [(suite.case, result)] for every KUnit case.
+    """Return [(suite.case, result, log)] for every KUnit case, log being
+    what the kernel printed while a failed case ran (its assertion and the
+    test's own messages), so that a failure explains itself in CI's output.
 
     KUnit prints each suite indented by four spaces ("    # Subtest: suite",
     its cases as "    ok N case"), and closes it at the top level with
     "ok N suite"; parameterised cases nest one level deeper and are counted
     once, by their own line."""
-    out, suite = [], None
+    out, suite, since = [], None, []
     for raw in dmesg:
         line = DMESG_TS.sub("", raw.rstrip("\n"))
         m = KTAP_SUITE.match(line)
         if m:
             if line.startswith("    #"):
                 suite = m["name"]
+            since = []
             continue
         m = KTAP_CASE.match(line)
         if not m:
+            since.append(line)
             continue
         res = "skip" if m["dir"] else ("fail" if m["not"] else "pass")
+        log = "\n".join(since[-12:]) if res == "fail" else ""
+        since = []
         if len(m["ind"]) == 4 and suite:
-            out.append((f"{suite}.{m['name']}", res))
+            out.append((f"{suite}.{m['name']}", res, log))
         elif not m["ind"] and m["name"] == suite:
             # a suite that failed without reporting cases (init failed)
-            if res == "fail" and not any(n.startswith(suite + ".") for n, _ in out):
-                out.append((suite, "fail"))
+            if res == "fail" and not any(n.startswith(suite + ".") for n, _, _ in out):
+                out.append((suite, "fail", log))
             suite = None
     return out
 
@@ -66,8 +72,8 @@ def main():
     results = []
 
     dmesg = read("dmesg") or read("console.log")
-    for name, res in kunit(dmesg):
-        results.append({"suite": "kunit", "name": name, "result": res})
+    for name, res, log in kunit(dmesg):
+        results.append({"suite": "kunit", "name": name, "result": res, "detail": log})
     if not any(r["suite"] == "kunit" for r in results):
         results.append({"suite": "kunit", "name": "(no KUnit results)", "result": "fail"})
 
