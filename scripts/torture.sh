@@ -42,8 +42,8 @@ for p in "${paths[@]}"; do
 	grep -h -E '^Summary: ' "$o/output" || echo "test_progs: no summary"
 	grep -h -E '^#[0-9/]+ +res_spin_lock' "$o/output" || true
 	grep -h '^TORTURE ' "$o/output" | awk '$4 ~ /^[0-9]+$/ {
-		printf "locktorture %s, %s writers: %d acquisitions in %d s (%.2f M/s), Fail: %s, %s\n",
-			$2, $3, $4, $5, $4 / $5 / 1e6, $6, $7; next } { print }'
+		printf "locktorture %s, %s writers: %d acquisitions in %d s (%s M/s), Fail: %s, %s\n",
+			$2, $3, $4, $5, $8, $6, $7; next } { print }'
 	if grep -q -E '(BUG|WARNING|Oops|lockdep|INFO: task .* blocked)' "$o/dmesg"; then
 		echo "kernel splat in $o/dmesg"
 		vmrc=1

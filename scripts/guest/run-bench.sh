@@ -12,8 +12,7 @@ sed -e 's/#.*//' -e '/^\s*$/d' "${2:?list}" | while read -r label args; do
 	set -- $args
 	if [ "$1" = locktorture ]; then
 		out=$(rfl-run-torture "$ktree" "$4" "$2:$3" 2>&1)
-		v=$(awk '$1 == "TORTURE" && $7 == "SUCCESS" && $6 == 0 {
-			printf "%.3f", $4 / $5 / 1e6 }' <<< "$out")
+		v=$(awk '$1 == "TORTURE" && $7 == "SUCCESS" && $6 == 0 { print $8 }' <<< "$out")
 	else
 		# shellcheck disable=SC2086
 		out=$(./bench -p 1 $args 2>&1)

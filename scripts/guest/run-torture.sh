@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs in the guest: locktorture with each "type:writers" given, SECS seconds
 # each, from tree $1. Prints per run:
-#   TORTURE <type> <writers> <acquisitions> <secs> <fail> <end-of-test tag>
+#   TORTURE <type> <writers> <acquisitions> <secs> <fail> <end-of-test tag> <M acquisitions/s>
 # and exits non-zero unless every run ended in SUCCESS with Fail: 0.
 set -u
 tree=${1:?tree} secs=${2:?seconds}
@@ -16,7 +16,7 @@ for spec in "$@"; do
 	type=${spec%%:*} writers=${spec#*:}
 	seen=$(dmesg | wc -l)
 	if ! insmod "$ko" torture_type="$type" nwriters_stress="$writers" stat_interval=0; then
-		echo "TORTURE $type $writers - $secs - INSMOD_FAILED"
+		echo "TORTURE $type $writers - $secs - INSMOD_FAILED -"
 		rc=1
 		continue
 	fi
@@ -29,7 +29,9 @@ for spec in "$@"; do
 	fail=$(sed -n -E 's/.*Fail: +([0-9]+).*/\1/p' <<< "$stats")
 	tag=$(grep -o -E 'End of test: [A-Z_]+' <<< "$log" | tail -n 1)
 	tag=${tag#End of test: }
-	echo "TORTURE $type $writers ${total:--} $secs ${fail:--} ${tag:-NONE}"
+	rate=-
+	[ -n "$total" ] && rate=$(awk -v n="$total" -v s="$secs" 'BEGIN { printf "%.3f", n / s / 1e6 }')
+	echo "TORTURE $type $writers ${total:--} $secs ${fail:--} ${tag:-NONE} $rate"
 	[ "$tag" = SUCCESS ] && [ "$fail" = 0 ] || rc=1
 done
 exit $rc
