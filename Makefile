@@ -16,7 +16,7 @@ CHECK_TORTURE_SECS ?= 10
 S := $(CURDIR)/scripts
 
 .PHONY: check-arm64 all setup tree base-tree kernel baseline selftests demo check lint \
-	kunit test vm bench torture clean
+	kunit test vm bench torture variants clean
 
 all: demo
 
@@ -79,6 +79,12 @@ vm: kernel
 # res_spin_lock and locktorture (TORTURE_SECS per lock type).
 torture: selftests
 	@$(S)/torture.sh $(TREE) $(OUT)/torture
+
+# The patched tree in the configurations that must behave as upstream C:
+# the C rqspinlock slow path, and CONFIG_RUST=n (config/variants/); each
+# builds (from a copy of the main tree's output) and runs the allowlist.
+variants: selftests
+	@$(S)/variants.sh $(TREE) $(OUT)/variants $(V)
 
 # A/B against the baseline: local storage, then rqspinlock on its
 # test-and-set path (default CPU model) and its queued path (hypervisor

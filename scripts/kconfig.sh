@@ -20,7 +20,13 @@ upstream() {
 		echo "$sym=$val"
 	done
 }
-{ upstream; cat "${ours[@]}"; } > "$frag.new"
+# A variant's EXTRA_KCONFIG may switch options off ("# CONFIG_X is not set"):
+# they are then neither asked for by the other fragments nor required.
+off=$(sed -n -E 's/^# CONFIG_([A-Z0-9_]+) is not set$/\1/p' ${EXTRA_KCONFIG:+"$EXTRA_KCONFIG"} < /dev/null)
+off_re="^CONFIG_(${off//$'\n'/|})="
+[ -n "$off" ] || off_re='^$'
+wanted() { cat "${ours[@]}" | grep -v -E "$off_re"; }
+{ upstream | grep -v -E "$off_re"; wanted; } > "$frag.new"
 if cmp -s "$frag.new" "$frag" && [ -e .config ]; then
 	rm "$frag.new"
 	exit 0
@@ -30,7 +36,7 @@ make -s LLVM=1 ARCH="$ARCH" KCONFIG_ALLCONFIG="$frag" allnoconfig
 
 # Report what the fragments asked for and did not get; fail on the
 # options the whole harness depends on.
-missing=$(grep -h -E '^CONFIG_' "${ours[@]}" |
+missing=$(wanted | grep -E '^CONFIG_' |
 	while IFS= read -r want; do
 		grep -qxF "$want" .config || echo "$want"
 	done)
@@ -38,5 +44,6 @@ missing=$(grep -h -E '^CONFIG_' "${ours[@]}" |
 must=(RUST DEBUG_INFO_BTF BPF_SYSCALL BPF_LSM KUNIT MODULES KEYS)
 [ -n "${PATCHED:-}" ] && must+=($(sed -n -E 's/^CONFIG_([A-Z0-9_]+)=y$/\1/p' "$cfg/rust.config"))
 for opt in "${must[@]}"; do
+	grep -qxF "$opt" <<< "$off" && continue
 	grep -qx "CONFIG_$opt=y" .config || { echo "kconfig: CONFIG_$opt is not y" >&2; rm -f "$frag"; exit 1; }
 done

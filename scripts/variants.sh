@@ -1,0 +1,34 @@
+#!/bin/bash
+# Build and check the patched tree in the configurations that must behave
+# as upstream: config/variants/NAME.config on top of the usual fragments
+# (rust-off: the C rqspinlock slow path; no-rust: CONFIG_RUST=n). Each
+# variant tree starts as a copy of TREE with its build output, so only what
+# the changed options touch is rebuilt; then check.sh runs the allowlist.
+#   variants.sh TREE OUTDIR [VARIANT...]
+set -euo pipefail
+here=$(dirname "$(readlink -f "$0")")
+repo=$(dirname "$here")
+name=${1:?tree}
+out=${2:?outdir}
+shift 2
+[ $# -gt 0 ] || set -- $(cd "$repo/config/variants" && ls *.config | sed 's/\.config$//')
+build=$CACHE/root/build
+
+rc=0
+for v in "$@"; do
+	[ -e "$repo/config/variants/$v.config" ] || { echo "variants: no config/variants/$v.config" >&2; exit 2; }
+	vt=$name-$v
+	if [ ! -d "$build/$vt" ]; then
+		echo "variants: seeding $vt from $name"
+		cp -a "$build/$name" "$build/$vt.tmp" && mv "$build/$vt.tmp" "$build/$vt"
+	fi
+	"$here/mktree.sh" "$vt" > /dev/null
+	echo "== $v: building $vt"
+	EXTRA_KCONFIG=/build/config/variants/$v.config "$here/kbuild.sh" "$vt" > /dev/null ||
+		{ echo "variants: $v: kernel build failed (log: $build/$vt-build.log)"; rc=1; continue; }
+	grep -E '^CONFIG_(RUST|BPF_RQSPINLOCK_RUST)=|^# CONFIG_(RUST|BPF_RQSPINLOCK_RUST) is not set' "$build/$vt/.config" | sed 's/^/  /'
+	"$here/build-selftests.sh" "$vt" > /dev/null ||
+		{ echo "variants: $v: selftests build failed"; rc=1; continue; }
+	"$here/check.sh" "$vt" "$out/$v" || rc=1
+done
+exit $rc
