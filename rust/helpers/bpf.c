@@ -4,9 +4,6 @@
 
 #ifdef CONFIG_BPF_RQSPINLOCK_RUST
 #include <linux/atomic.h>
-#include <linux/preempt.h>
-#include <linux/prefetch.h>
-#include <asm/barrier.h>
 #include <trace/events/lock.h>
 #include "../../kernel/bpf/rqspinlock_rust.h"
 #endif
@@ -45,19 +42,6 @@ __rust_helper bool rust_helper_resilient_virt_spin_lock_enabled(void)
 	return resilient_virt_spin_lock_enabled();
 }
 
-#ifdef CONFIG_RUST_BPF_KUNIT_TEST
-/* The tests check that a failed acquisition leaves both as it found them. */
-__rust_helper int rust_helper_preempt_count(void)
-{
-	return preempt_count();
-}
-
-__rust_helper bool rust_helper_irqs_disabled(void)
-{
-	return irqs_disabled();
-}
-#endif
-
 #ifdef CONFIG_BPF_RQSPINLOCK_RUST
 /* For the slow path in rust/kernel/bpf/rqspinlock/. */
 
@@ -69,21 +53,6 @@ __rust_helper void rust_helper_release_held_lock_entry(void)
 __rust_helper int rust_helper_resilient_virt_spin_lock(rqspinlock_t *lock)
 {
 	return resilient_virt_spin_lock(lock);
-}
-
-__rust_helper bool rust_helper_in_nmi(void)
-{
-	return in_nmi();
-}
-
-__rust_helper void rust_helper_prefetchw(const void *x)
-{
-	prefetchw(x);
-}
-
-__rust_helper void rust_helper_smp_acquire__after_ctrl_dep(void)
-{
-	smp_acquire__after_ctrl_dep();
 }
 
 /*
