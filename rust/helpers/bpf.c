@@ -8,6 +8,15 @@
 #include "../../kernel/bpf/rqspinlock_rust.h"
 #endif
 
+#ifdef CONFIG_BPF_LOCAL_STORAGE_RUST
+#include <linux/bpf_local_storage.h>
+#include <linux/hash.h>
+#include <linux/list.h>
+#include <linux/rculist.h>
+#include <linux/refcount.h>
+#include <linux/sched.h>
+#endif
+
 #ifdef CONFIG_BPF_SYSCALL
 __rust_helper void rust_helper_raw_res_spin_lock_init(rqspinlock_t *lock)
 {
@@ -112,4 +121,119 @@ __rust_helper void rust_helper___lockevent_inc(enum lock_events event, bool cond
 #endif
 #endif /* CONFIG_QUEUED_SPINLOCKS */
 #endif /* CONFIG_BPF_RQSPINLOCK_RUST */
+
+#ifdef CONFIG_BPF_LOCAL_STORAGE_RUST
+/* For rust/kernel/bpf/local_storage/. */
+
+/* The RCU hash lists of storages and buckets. */
+__rust_helper void rust_helper_INIT_HLIST_HEAD(struct hlist_head *h)
+{
+	INIT_HLIST_HEAD(h);
+}
+
+__rust_helper int rust_helper_hlist_empty(const struct hlist_head *h)
+{
+	return hlist_empty(h);
+}
+
+__rust_helper int rust_helper_hlist_unhashed(const struct hlist_node *h)
+{
+	return hlist_unhashed(h);
+}
+
+__rust_helper int rust_helper_hlist_unhashed_lockless(const struct hlist_node *h)
+{
+	return hlist_unhashed_lockless(h);
+}
+
+__rust_helper bool rust_helper_hlist_is_singular_node(struct hlist_node *n,
+						      struct hlist_head *h)
+{
+	return hlist_is_singular_node(n, h);
+}
+
+__rust_helper void rust_helper_hlist_add_head_rcu(struct hlist_node *n,
+						  struct hlist_head *h)
+{
+	hlist_add_head_rcu(n, h);
+}
+
+__rust_helper void rust_helper_hlist_del_init_rcu(struct hlist_node *n)
+{
+	hlist_del_init_rcu(n);
+}
+
+/* select_bucket() */
+__rust_helper u32 rust_helper_hash_ptr(const void *ptr, unsigned int bits)
+{
+	return hash_ptr(ptr, bits);
+}
+
+/* The owner pin, owner_refcnt; the others are in refcount.c. */
+__rust_helper bool rust_helper_refcount_inc_not_zero(refcount_t *r)
+{
+	return refcount_inc_not_zero(r);
+}
+
+__rust_helper unsigned int rust_helper_refcount_read(const refcount_t *r)
+{
+	return refcount_read(r);
+}
+
+/* The bucket walk of map free. */
+__rust_helper bool rust_helper_need_resched(void)
+{
+	return need_resched();
+}
+
+__rust_helper int rust_helper_cond_resched(void)
+{
+	return cond_resched();
+}
+
+/*
+ * Functions with CONFIG_MEMCG, macros without: bindgen only sees the
+ * functions, which then take precedence over these helpers.
+ */
+__rust_helper void *
+rust_helper_bpf_map_kmalloc_nolock(const struct bpf_map *map, size_t size,
+				   gfp_t flags, int node)
+{
+	return bpf_map_kmalloc_nolock(map, size, flags, node);
+}
+
+__rust_helper void *rust_helper_bpf_map_kvcalloc(struct bpf_map *map, size_t n,
+						 size_t size, gfp_t flags)
+{
+	return bpf_map_kvcalloc(map, n, size, flags);
+}
+
+/* Values and their special fields. */
+__rust_helper void rust_helper_copy_map_value(struct bpf_map *map, void *dst,
+					      void *src)
+{
+	copy_map_value(map, dst, src);
+}
+
+__rust_helper void rust_helper_bpf_obj_swap_uptrs(const struct btf_record *rec,
+						  void *dst, void *src)
+{
+	bpf_obj_swap_uptrs(rec, dst, src);
+}
+
+__rust_helper bool rust_helper_btf_record_has_field(const struct btf_record *rec,
+						    enum btf_field_type type)
+{
+	return btf_record_has_field(rec, type);
+}
+
+/* The lookup stays a C inline in the header. */
+__rust_helper struct bpf_local_storage_data *
+rust_helper_bpf_local_storage_lookup(struct bpf_local_storage *local_storage,
+				     struct bpf_local_storage_map *smap,
+				     bool cacheit_lockit)
+{
+	return bpf_local_storage_lookup(local_storage, smap, cacheit_lockit);
+}
+#endif /* CONFIG_BPF_LOCAL_STORAGE_RUST */
 #endif

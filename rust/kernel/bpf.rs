@@ -4,4 +4,6 @@
 //!
 //! C header: [`include/linux/bpf.h`](srctree/include/linux/bpf.h)
 
+#[cfg(CONFIG_BPF_LOCAL_STORAGE_RUST)]
+pub mod local_storage;
 pub mod rqspinlock;

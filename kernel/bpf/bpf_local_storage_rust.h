@@ -63,4 +63,13 @@ struct bpf_local_storage_data *
 rust_bpf_local_storage_update(void *owner, struct bpf_local_storage_map *smap,
 			      void *value, u64 map_flags, bool swap_uptrs);
 
+/*
+ * RCU Tasks Trace is for BPF and core RCU code only, and inline in 7.3: the
+ * Rust code reaches it through these, defined in kernel/bpf/.
+ */
+void bpf_local_storage_call_rcu_tasks_trace(struct rcu_head *rhp,
+					    rcu_callback_t func);
+
+void bpf_local_storage_rcu_barrier_tasks_trace(void);
+
 #endif /* __KERNEL_BPF_LOCAL_STORAGE_RUST_H */

@@ -119,8 +119,7 @@ impl<'a> Selem<'a> {
     #[inline]
     pub(super) unsafe fn from_map_node(node: *mut bindings::hlist_node) -> Self {
         // SAFETY: As for `from_sdata()`, with `map_node`.
-        let ptr =
-            unsafe { crate::container_of!(node, bindings::bpf_local_storage_elem, map_node) };
+        let ptr = unsafe { crate::container_of!(node, bindings::bpf_local_storage_elem, map_node) };
         // SAFETY: By the safety requirements.
         unsafe { Self::from_raw(ptr) }
     }
@@ -333,7 +332,9 @@ pub(super) unsafe fn free(selem: *mut bindings::bpf_local_storage_elem, reuse_no
 
     // SAFETY: The callback gets this element's `rcu_head` and frees it; the caller is not in
     // NMI.
-    unsafe { bindings::call_rcu_tasks_trace(sel.rcu_head(), Some(free_trace_rcu)) };
+    unsafe {
+        bindings::bpf_local_storage_call_rcu_tasks_trace(sel.rcu_head(), Some(free_trace_rcu))
+    };
 }
 
 /// An element just unlinked from its storage (and its map) under their locks, to free with

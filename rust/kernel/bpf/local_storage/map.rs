@@ -37,7 +37,7 @@ use crate::{
 };
 
 /// The map flags a local storage map may be created with: `BPF_LOCAL_STORAGE_CREATE_FLAG_MASK`.
-const CREATE_FLAG_MASK: u32 = bindings::BPF_F_NO_PREALLOC as u32 | bindings::BPF_F_CLONE as u32;
+const CREATE_FLAG_MASK: u32 = bindings::BPF_F_NO_PREALLOC | bindings::BPF_F_CLONE;
 
 /// `BPF_LOCAL_STORAGE_MAX_VALUE_SIZE`, a `min_t()` that bindgen cannot evaluate:
 /// `min(KMALLOC_MAX_SIZE - MAX_BPF_STACK - sizeof(elem), U16_MAX - sizeof(elem))`.
@@ -49,7 +49,11 @@ const MAX_VALUE_SIZE: u32 = {
     let elem = size_of::<bindings::bpf_local_storage_elem>() as u64;
     let by_kmalloc = bindings::KMALLOC_MAX_SIZE as u64 - bindings::MAX_BPF_STACK as u64 - elem;
     let by_u16 = u16::MAX as u64 - elem;
-    (if by_kmalloc < by_u16 { by_kmalloc } else { by_u16 }) as u32
+    (if by_kmalloc < by_u16 {
+        by_kmalloc
+    } else {
+        by_u16
+    }) as u32
 };
 
 // The casts between `struct bpf_map *` and `struct bpf_local_storage_map *` rely on it.
@@ -59,6 +63,20 @@ static_assert!(core::mem::offset_of!(bindings::bpf_local_storage_map, map) == 0)
 /// value.
 const ELEM_HEADER_SIZE: usize = core::mem::offset_of!(bindings::bpf_local_storage_elem, sdata)
     + core::mem::offset_of!(bindings::bpf_local_storage_data, data);
+
+// The layout bindgen gave the element is C's (`sdata` is `____cacheline_aligned` in C, which
+// `elem_size`, `MAX_VALUE_SIZE` and every projection to the value depend on).
+static_assert!(
+    core::mem::offset_of!(bindings::bpf_local_storage_elem, sdata)
+        == bindings::BPF_LOCAL_STORAGE_ELEM_SDATA_OFFSET
+);
+static_assert!(
+    core::mem::offset_of!(bindings::bpf_local_storage_data, data)
+        == bindings::BPF_LOCAL_STORAGE_DATA_DATA_OFFSET
+);
+static_assert!(
+    size_of::<bindings::bpf_local_storage_elem>() == bindings::BPF_LOCAL_STORAGE_ELEM_SIZE
+);
 
 /// A local storage map, `struct bpf_local_storage_map`.
 ///
@@ -345,7 +363,7 @@ impl BucketGuard<'_> {
 /// key, a non-empty value, and BTF for both (user space dumps socket storage with it).
 fn map_alloc_check(attr: &bindings::bpf_attr__bindgen_ty_1) -> Result {
     if attr.map_flags & !CREATE_FLAG_MASK != 0
-        || attr.map_flags & bindings::BPF_F_NO_PREALLOC as u32 == 0
+        || attr.map_flags & bindings::BPF_F_NO_PREALLOC == 0
         || attr.max_entries != 0
         || attr.key_size as usize != size_of::<c_int>()
         || attr.value_size == 0
@@ -472,7 +490,7 @@ unsafe fn map_free(map: *mut bindings::bpf_map, cache: &Cache) {
     // allocated from this map's memcg account may be pending: wait for both kinds, whatever the
     // allocator.
     // SAFETY: Process context; `rcu_barrier_tasks_trace()` may sleep.
-    unsafe { bindings::rcu_barrier_tasks_trace() };
+    unsafe { bindings::bpf_local_storage_rcu_barrier_tasks_trace() };
     rcu::rcu_barrier();
 
     let smap = smap.as_raw();
@@ -581,7 +599,7 @@ mod tests {
         bindings::bpf_attr__bindgen_ty_1 {
             key_size: 4,
             value_size: 8,
-            map_flags: bindings::BPF_F_NO_PREALLOC as u32,
+            map_flags: bindings::BPF_F_NO_PREALLOC,
             btf_key_type_id: 1,
             btf_value_type_id: 2,
             ..Default::default()
@@ -606,7 +624,7 @@ mod tests {
                 ..good_attr()
             },
             bindings::bpf_attr__bindgen_ty_1 {
-                map_flags: CREATE_FLAG_MASK | bindings::BPF_F_RDONLY as u32,
+                map_flags: CREATE_FLAG_MASK | bindings::BPF_F_RDONLY,
                 ..good_attr()
             },
             bindings::bpf_attr__bindgen_ty_1 {

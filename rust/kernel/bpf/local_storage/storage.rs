@@ -310,7 +310,9 @@ impl Storage {
             unsafe { bindings::kvfree_call_rcu(rcu.cast(), storage.cast()) };
         } else {
             // SAFETY: The callback frees this storage through its `rcu_head`.
-            unsafe { bindings::call_rcu_tasks_trace(rcu, Some(Self::free_trace_rcu)) };
+            unsafe {
+                bindings::bpf_local_storage_call_rcu_tasks_trace(rcu, Some(Self::free_trace_rcu))
+            };
         }
     }
 }

@@ -138,9 +138,8 @@ unsafe fn update(
         // Try an in-place update without the storage lock or the lists.
         // SAFETY: `smap` is a live map of the storage's type and we are in an RCU read
         // section.
-        let old = unsafe {
-            bindings::bpf_local_storage_lookup(storage.as_raw(), smap.as_raw(), false)
-        };
+        let old =
+            unsafe { bindings::bpf_local_storage_lookup(storage.as_raw(), smap.as_raw(), false) };
         check_flags(!old.is_null(), map_flags)?;
         if !old.is_null() {
             // SAFETY: `old` was found in our RCU read section.
@@ -245,7 +244,7 @@ mod tests {
 
     #[test]
     fn check_flags_matches_c() {
-        let any = bindings::BPF_ANY as u64;
+        let any = u64::from(bindings::BPF_ANY);
         for lock in [0, F_LOCK] {
             assert_eq!(check_flags(false, any | lock), Ok(()));
             assert_eq!(check_flags(true, any | lock), Ok(()));
