@@ -26,4 +26,7 @@ set -e
 echo "check: guest exited with $vmrc; console log in $out/console.log"
 
 
-python3 "$here/report.py" "$out" ${kunit_only:+--kunit-only} --vm-rc "$vmrc"
+# A config without KUnit tests (the CONFIG_RUST=n variant) reports none.
+suites=1
+grep -q -E '^CONFIG_[A-Z0-9_]*KUNIT_TESTS?=y' "$CACHE/root/build/$name/.config" || suites=
+python3 "$here/report.py" "$out" ${kunit_only:+--kunit-only} ${suites:---no-kunit-suites} --vm-rc "$vmrc"

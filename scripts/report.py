@@ -66,6 +66,8 @@ def main():
     ap.add_argument("outdir", type=Path)
     ap.add_argument("--kunit-only", action="store_true")
     ap.add_argument("--vm-rc", type=int, default=0)
+    ap.add_argument("--no-kunit-suites", action="store_true",
+                    help="the kernel was built without KUnit tests: none is expected")
     a = ap.parse_args()
     d = a.outdir
     read = lambda f: (d / f).read_text(errors="replace").splitlines() if (d / f).exists() else []
@@ -74,7 +76,13 @@ def main():
     dmesg = read("dmesg") or read("console.log")
     for name, res, log in kunit(dmesg):
         results.append({"suite": "kunit", "name": name, "result": res, "detail": log})
-    if not any(r["suite"] == "kunit" for r in results):
+    if a.no_kunit_suites:
+        if any(r["suite"] == "kunit" for r in results):
+            results.append({"suite": "kunit", "name": "(KUnit results from a kernel built without tests)",
+                            "result": "fail"})
+        else:
+            print("  kunit       none (the kernel has no KUnit tests configured)")
+    elif not any(r["suite"] == "kunit" for r in results):
         results.append({"suite": "kunit", "name": "(no KUnit results)", "result": "fail"})
 
     if not a.kunit_only:
