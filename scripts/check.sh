@@ -27,6 +27,6 @@ echo "check: guest exited with $vmrc; console log in $out/console.log"
 
 
 # A config without KUnit tests (the CONFIG_RUST=n variant) reports none.
-suites=1
-grep -q -E '^CONFIG_[A-Z0-9_]*KUNIT_TESTS?=y' "$CACHE/root/build/$name/.config" || suites=
-python3 "$here/report.py" "$out" ${kunit_only:+--kunit-only} ${suites:---no-kunit-suites} --vm-rc "$vmrc"
+no_suites=
+grep -q -E '^CONFIG_[A-Z0-9_]*KUNIT_TESTS?=y' "$CACHE/root/build/$name/.config" || no_suites=1
+python3 "$here/report.py" "$out" ${kunit_only:+--kunit-only} ${no_suites:+--no-kunit-suites} --vm-rc "$vmrc"
