@@ -15,7 +15,7 @@ OUT ?= $(CURDIR)/out/$(ARCH)
 CHECK_TORTURE_SECS ?= 10
 S := $(CURDIR)/scripts
 
-.PHONY: check-arm64 all setup tree base-tree kernel baseline selftests demo check lint \
+.PHONY: check-arm64 all setup tree base-tree kernel baseline selftests demo check check-debug lint \
 	kunit test vm bench torture variants clean
 
 all: demo
@@ -85,6 +85,11 @@ torture: selftests
 # builds (from a copy of the main tree's output) and runs the allowlist.
 variants: selftests
 	@$(S)/variants.sh $(TREE) $(OUT)/variants $(V)
+
+# The allowlist on a debug kernel: KASAN, lockdep, atomic-sleep checks and
+# kmemleak (scanned at the end); any report fails (config/variants/debug.config).
+check-debug: selftests
+	@CHECK_TIMEOUT=5400 $(S)/variants.sh $(TREE) $(OUT)/check-debug debug
 
 # A/B against the baseline: local storage, then rqspinlock on its
 # test-and-set path (default CPU model) and its queued path (hypervisor

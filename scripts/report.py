@@ -110,6 +110,10 @@ def main():
     splats = [l for l in dmesg if SPLAT.search(l)]
     if splats:
         results.append({"suite": "kernel", "name": "splats", "result": "fail", "detail": "\n".join(splats[:20])})
+    leaks = "\n".join(read("kmemleak.txt")).split("unreferenced object")[1:]
+    for leak in leaks:
+        results.append({"suite": "kernel", "name": "kmemleak", "result": "fail",
+                        "detail": "unreferenced object" + leak[:1500]})
     if a.vm_rc not in (0, 1):
         results.append({"suite": "vm", "name": "guest", "result": "fail", "detail": f"vm-run exited {a.vm_rc}"})
 

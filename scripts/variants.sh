@@ -1,7 +1,8 @@
 #!/bin/bash
-# Build and check the patched tree in the configurations that must behave
-# as upstream: config/variants/NAME.config on top of the usual fragments
-# (rust-off: the C rqspinlock slow path; no-rust: CONFIG_RUST=n). Each
+# Build and check the patched tree in other configurations:
+# config/variants/NAME.config on top of the usual fragments. By default the
+# two that must behave as upstream (rust-off: our options off, upstream's C;
+# no-rust: CONFIG_RUST=n); `make check-debug` runs "debug". Each
 # variant tree starts as a copy of TREE with its build output, so only what
 # the changed options touch is rebuilt; then check.sh runs the allowlist.
 #   variants.sh TREE OUTDIR [VARIANT...]
@@ -11,7 +12,7 @@ repo=$(dirname "$here")
 name=${1:?tree}
 out=${2:?outdir}
 shift 2
-[ $# -gt 0 ] || set -- $(cd "$repo/config/variants" && ls *.config | sed 's/\.config$//')
+[ $# -gt 0 ] || set -- rust-off no-rust
 build=$CACHE/root/build
 
 rc=0
@@ -26,7 +27,7 @@ for v in "$@"; do
 	echo "== $v: building $vt"
 	EXTRA_KCONFIG=/build/config/variants/$v.config "$here/kbuild.sh" "$vt" > /dev/null ||
 		{ echo "variants: $v: kernel build failed (log: $build/$vt-build.log)"; rc=1; continue; }
-	grep -E '^CONFIG_(RUST|BPF_RQSPINLOCK_RUST)=|^# CONFIG_(RUST|BPF_RQSPINLOCK_RUST) is not set' "$build/$vt/.config" | sed 's/^/  /'
+	grep -E '^(# )?CONFIG_(RUST|BPF_RQSPINLOCK_RUST|BPF_LOCAL_STORAGE_RUST|KASAN|PROVE_LOCKING|DEBUG_KMEMLEAK)[= ]' "$build/$vt/.config" | sed 's/^/  /'
 	"$here/build-selftests.sh" "$vt" > /dev/null ||
 		{ echo "variants: $v: selftests build failed"; rc=1; continue; }
 	"$here/check.sh" "$vt" "$out/$v" || rc=1

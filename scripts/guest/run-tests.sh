@@ -36,4 +36,16 @@ if [ -n "$(sel test_maps)" ]; then
 	echo "$r" > "$out/test_maps.rc"
 	[ "$r" = 0 ] || rc=1
 fi
+
+# A kmemleak kernel (make check-debug): look for leaks once everything ran.
+# An object must be unreferenced in two scans, and at least 5 s old, before
+# kmemleak reports it; report.py counts what kmemleak.txt lists.
+kml=/sys/kernel/debug/kmemleak
+if [ -w "$kml" ]; then
+	echo "== kmemleak"
+	sleep 6
+	echo scan > "$kml" && echo scan > "$kml"
+	cat "$kml" > "$out/kmemleak.txt"
+	grep -c '^unreferenced object' "$out/kmemleak.txt"
+fi
 exit $rc
