@@ -105,6 +105,7 @@ use super::{
     hlist,
     map::{
         Bucket,
+        BucketGuard,
         Map, //
     },
     storage::Storage,
@@ -197,6 +198,28 @@ fn finish(selem: Selem<'_>, pass: Pass, leak_warned: &AtomicFlag) {
     }
 }
 
+/// The map side of either party's pass, under the bucket lock: unlinks `selem` from the bucket
+/// if it is still there, and frees its special fields.
+///
+/// Whoever unlinks the element from the bucket frees its fields, under the bucket lock, so
+/// exactly once; no program can reach the element any more. Freeing them may drop the last
+/// reference of another owner (a kptr) and run its `destroy()`, nested, here.
+///
+/// # Safety
+///
+/// `selem` is on `guard`'s bucket or on no bucket, and `smap` is its map.
+unsafe fn unlink_from_bucket(guard: &BucketGuard<'_>, selem: Selem<'_>, smap: &Map) -> Step {
+    // SAFETY: The element is on this bucket's list or on none (our contract).
+    if !unsafe { guard.is_linked(selem) } {
+        return Step::AlreadyUnlinked;
+    }
+    // SAFETY: The element is on this bucket's list.
+    unsafe { guard.unlink(selem) };
+    // SAFETY: `smap` is the element's map, and we just unlinked it.
+    unsafe { selem.free_fields(smap) };
+    Step::Unlinked
+}
+
 /// Destroy's pass over one element of the storage it destroys: `bpf_selem_unlink_nofail(selem,
 /// NULL)`.
 ///
@@ -218,20 +241,8 @@ unsafe fn unlink_nofail_destroy(storage: &Storage, selem: Selem<'_>) {
         // The element's bucket is that of its storage, the one we destroy.
         let bucket = smap.bucket(storage.as_raw());
         let step = match lock_spinning(Side::Destroy, LockKind::Bucket, || bucket.lock_irqsave()) {
-            Some(guard) => {
-                // SAFETY: The element's storage hashes to this bucket.
-                if unsafe { guard.is_linked(selem) } {
-                    // SAFETY: As above.
-                    unsafe { guard.unlink(selem) };
-                    // Under the bucket lock, so exactly once: whoever unlinks the element from
-                    // the bucket frees its fields. No program can reach the element any more.
-                    // SAFETY: `smap` is the element's map, and we just unlinked it.
-                    unsafe { selem.free_fields(smap) };
-                    Step::Unlinked
-                } else {
-                    Step::AlreadyUnlinked
-                }
-            }
+            // SAFETY: The element's storage hashes to this bucket, and `smap` is its map.
+            Some(guard) => unsafe { unlink_from_bucket(&guard, selem, smap) },
             None => Step::LockFailed,
         };
         if pass.map_done(step) {
@@ -311,18 +322,8 @@ unsafe fn unlink_nofail_map_free(
         let step = match bucket.lock_irqsave() {
             Ok(guard) => {
                 locked = true;
-                // SAFETY: The element was found on this bucket's list.
-                if unsafe { guard.is_linked(selem) } {
-                    // SAFETY: As above.
-                    unsafe { guard.unlink(selem) };
-                    // Exactly once, under the bucket lock (see destroy). This may drop the last
-                    // reference of another owner and run its `destroy()`, nested, here.
-                    // SAFETY: `smap` is the element's map, and we just unlinked it.
-                    unsafe { selem.free_fields(smap) };
-                    Step::Unlinked
-                } else {
-                    Step::AlreadyUnlinked
-                }
+                // SAFETY: The element was found on this bucket's list, and `smap` is its map.
+                unsafe { unlink_from_bucket(&guard, selem, smap) }
             }
             Err(_) if retry_lock(Side::MapFree, LockKind::Bucket, failures + 1) => {
                 return Visit::Retry;
