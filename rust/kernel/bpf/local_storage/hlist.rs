@@ -83,8 +83,10 @@ pub(super) unsafe fn empty(head: *mut bindings::hlist_head) -> bool {
 /// on (the plain read must not race with a writer).
 #[inline]
 pub(super) unsafe fn unhashed(node: *mut bindings::hlist_node) -> bool {
-    // SAFETY: By the safety requirements.
-    unsafe { bindings::hlist_unhashed(node) != 0 }
+    // Read here rather than through the C helper: this runs under the storage lock on every
+    // lookup that misses the cache (`__bpf_local_storage_insert_cache()`), where C inlines it.
+    // SAFETY: `node` is valid, and the lock we hold excludes writers of `pprev`.
+    unsafe { (*node).pprev.is_null() }
 }
 
 /// `hlist_unhashed_lockless()`: [`unhashed`] without the lock, a hint that may be stale as soon
