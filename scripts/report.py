@@ -22,6 +22,8 @@ SPLAT = re.compile(
 SKIP_REASONS = {
     "res_spin_lock_stress": "needs 3 or more CPUs and hardware perf events (NMIs); "
                             "the guest has 2 vCPUs and TCG has no PMU",
+    "sk_storage_teardown_faults": "needs CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK, which needs "
+                                  "the Rust local storage (skipped when it is off)",
 }
 DMESG_TS = re.compile(r"^\[[ 0-9.]+\] ?")
 

@@ -64,6 +64,21 @@ rust_bpf_local_storage_update(void *owner, struct bpf_local_storage_map *smap,
 			      void *value, u64 map_flags, bool swap_uptrs);
 
 /*
+ * The locks of the teardown that fault injection can fail, one per party
+ * (owner destroy, map free) and lock: see bpf_local_storage_fail.c.
+ */
+enum bpf_local_storage_fail_lock {
+	BPF_LOCAL_STORAGE_FAIL_DESTROY_BUCKET,
+	BPF_LOCAL_STORAGE_FAIL_DESTROY_STORAGE,
+	BPF_LOCAL_STORAGE_FAIL_MAP_FREE_BUCKET,
+	BPF_LOCAL_STORAGE_FAIL_MAP_FREE_STORAGE,
+};
+
+#ifdef CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK
+bool bpf_local_storage_should_fail_lock(enum bpf_local_storage_fail_lock lock);
+#endif
+
+/*
  * RCU Tasks Trace is for BPF and core RCU code only, and inline in 7.3: the
  * Rust code reaches it through these, defined in kernel/bpf/.
  */

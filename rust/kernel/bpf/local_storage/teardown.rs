@@ -93,8 +93,14 @@
 //!   element once map free also passed; another map free unlinking a neighbour under the
 //!   (then available) storage lock would write into it. [`protocol::LEAKED`] again.
 //!
+//! Each of the four lock attempts can be failed on demand ([`fault`]); the selftest
+//! `sk_storage_teardown_faults` fails each of them on socket storage and checks that the
+//! socket's `sk_omem_alloc` returns to its value before the element was created and that no
+//! `WARN` fired, and `make check-debug` runs it under kmemleak.
+//!
 //! C: [`kernel/bpf/bpf_local_storage.c`](srctree/kernel/bpf/bpf_local_storage.c)
 
+mod fault;
 mod protocol;
 
 use super::{
@@ -150,6 +156,12 @@ fn warn_once(once: &AtomicFlag) {
     }
 }
 
+/// One attempt of `side` at a lock: `lock()`, unless fault injection fails it first.
+fn try_lock<G>(side: Side, kind: LockKind, lock: impl FnOnce() -> Result<G>) -> Result<G> {
+    fault::injected_failure(side, kind)?;
+    lock()
+}
+
 /// Takes a lock for `side`, retrying at once (after `cpu_relax()`) while
 /// [`protocol::retry_lock`] allows. Returns `None` once it gives up.
 ///
@@ -157,7 +169,7 @@ fn warn_once(once: &AtomicFlag) {
 fn lock_spinning<G>(side: Side, kind: LockKind, mut lock: impl FnMut() -> Result<G>) -> Option<G> {
     let mut failures = 0u32;
     loop {
-        match lock() {
+        match try_lock(side, kind, &mut lock) {
             Ok(guard) => return Some(guard),
             Err(_) => {
                 failures += 1;
@@ -319,7 +331,7 @@ unsafe fn unlink_nofail_map_free(
     let mut locked = false;
 
     if pass.wants_map() {
-        let step = match bucket.lock_irqsave() {
+        let step = match try_lock(Side::MapFree, LockKind::Bucket, || bucket.lock_irqsave()) {
             Ok(guard) => {
                 locked = true;
                 // SAFETY: The element was found on this bucket's list, and `smap` is its map.

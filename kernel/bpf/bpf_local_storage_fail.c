@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fault injection for the locks of the BPF local storage teardown.
+ *
+ * Owner destroy and map free must not fail, yet every lock they take is an
+ * rqspinlock whose acquisition can fail. Real failures there are rare (a
+ * timeout against another CPU, or a nested destroy on this one), so these
+ * attributes make them happen on demand, one per party and lock:
+ *
+ *   /sys/kernel/debug/fail_bpf_local_storage/destroy_bucket/
+ *   /sys/kernel/debug/fail_bpf_local_storage/destroy_storage/
+ *   /sys/kernel/debug/fail_bpf_local_storage/map_free_bucket/
+ *   /sys/kernel/debug/fail_bpf_local_storage/map_free_storage/
+ *
+ * with the usual fault-injection files (probability, interval, times, ...;
+ * see Documentation/fault-injection/fault-injection.rst). A failure
+ * injected there looks to the teardown like a lock that timed out.
+ */
+
+#include <linux/debugfs.h>
+#include <linux/fault-inject.h>
+#include <linux/init.h>
+
+#include "bpf_local_storage_rust.h"
+
+static DECLARE_FAULT_ATTR(fail_destroy_bucket);
+static DECLARE_FAULT_ATTR(fail_destroy_storage);
+static DECLARE_FAULT_ATTR(fail_map_free_bucket);
+static DECLARE_FAULT_ATTR(fail_map_free_storage);
+
+static struct fault_attr *const fail_attrs[] = {
+	[BPF_LOCAL_STORAGE_FAIL_DESTROY_BUCKET] = &fail_destroy_bucket,
+	[BPF_LOCAL_STORAGE_FAIL_DESTROY_STORAGE] = &fail_destroy_storage,
+	[BPF_LOCAL_STORAGE_FAIL_MAP_FREE_BUCKET] = &fail_map_free_bucket,
+	[BPF_LOCAL_STORAGE_FAIL_MAP_FREE_STORAGE] = &fail_map_free_storage,
+};
+
+bool bpf_local_storage_should_fail_lock(enum bpf_local_storage_fail_lock lock)
+{
+	if (WARN_ON_ONCE((unsigned int)lock >= ARRAY_SIZE(fail_attrs)))
+		return false;
+	return should_fail(fail_attrs[lock], 1);
+}
+
+static int __init fail_bpf_local_storage_debugfs(void)
+{
+	static const char *const names[] = {
+		[BPF_LOCAL_STORAGE_FAIL_DESTROY_BUCKET] = "destroy_bucket",
+		[BPF_LOCAL_STORAGE_FAIL_DESTROY_STORAGE] = "destroy_storage",
+		[BPF_LOCAL_STORAGE_FAIL_MAP_FREE_BUCKET] = "map_free_bucket",
+		[BPF_LOCAL_STORAGE_FAIL_MAP_FREE_STORAGE] = "map_free_storage",
+	};
+	struct dentry *dir, *attr_dir;
+	int i;
+
+	BUILD_BUG_ON(ARRAY_SIZE(names) != ARRAY_SIZE(fail_attrs));
+
+	dir = debugfs_create_dir("fail_bpf_local_storage", NULL);
+	if (IS_ERR(dir))
+		return PTR_ERR(dir);
+
+	for (i = 0; i < ARRAY_SIZE(fail_attrs); i++) {
+		attr_dir = fault_create_debugfs_attr(names[i], dir,
+						     fail_attrs[i]);
+		if (IS_ERR(attr_dir)) {
+			debugfs_remove_recursive(dir);
+			return PTR_ERR(attr_dir);
+		}
+	}
+	return 0;
+}
+late_initcall(fail_bpf_local_storage_debugfs);

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Lock fault injection for the teardown (`CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK`).
+//!
+//! The teardown's lock failures are rare in practice, but they decide whether anything leaks. With
+//! the option on, the attributes under `/sys/kernel/debug/fail_bpf_local_storage/` (one per side
+//! and lock) make an acquisition fail as if it had timed out, before the lock is even tried, so
+//! that tests can drive each failure path and check that nothing leaks. Without it,
+//! [`injected_failure`] is `Ok(())` and compiles away.
+//!
+//! C: [`kernel/bpf/bpf_local_storage_fail.c`](srctree/kernel/bpf/bpf_local_storage_fail.c)
+
+use super::protocol::{
+    LockKind,
+    Side, //
+};
+use crate::prelude::*;
+
+/// Fails with `ETIMEDOUT` when fault injection says the next acquisition of `lock` by `side`
+/// fails.
+#[cfg(CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK)]
+pub(super) fn injected_failure(side: Side, lock: LockKind) -> Result {
+    use crate::bindings;
+
+    let which = match (side, lock) {
+        (Side::Destroy, LockKind::Bucket) => {
+            bindings::bpf_local_storage_fail_lock_BPF_LOCAL_STORAGE_FAIL_DESTROY_BUCKET
+        }
+        (Side::Destroy, LockKind::Storage) => {
+            bindings::bpf_local_storage_fail_lock_BPF_LOCAL_STORAGE_FAIL_DESTROY_STORAGE
+        }
+        (Side::MapFree, LockKind::Bucket) => {
+            bindings::bpf_local_storage_fail_lock_BPF_LOCAL_STORAGE_FAIL_MAP_FREE_BUCKET
+        }
+        (Side::MapFree, LockKind::Storage) => {
+            bindings::bpf_local_storage_fail_lock_BPF_LOCAL_STORAGE_FAIL_MAP_FREE_STORAGE
+        }
+    };
+    // SAFETY: Any value of the enum is accepted, in any context.
+    if unsafe { bindings::bpf_local_storage_should_fail_lock(which) } {
+        Err(ETIMEDOUT)
+    } else {
+        Ok(())
+    }
+}
+
+/// Without fault injection, no acquisition fails before it is tried.
+#[cfg(not(CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK))]
+#[inline(always)]
+pub(super) fn injected_failure(_side: Side, _lock: LockKind) -> Result {
+    Ok(())
+}
