@@ -262,9 +262,11 @@ impl<'a> Selem<'a> {
 unsafe extern "C" fn free_trace_rcu(rcu: *mut bindings::callback_head) {
     // `rcu` is a member of the anonymous union, so it is at the union's start.
     let anon = rcu.cast::<bindings::bpf_local_storage_elem__bindgen_ty_1>();
-    // SAFETY: `anon` is the anonymous union member of an element, in the element's allocation.
-    let ptr =
-        unsafe { crate::container_of!(anon, bindings::bpf_local_storage_elem, __bindgen_anon_1) };
+    let ptr = {
+        // SAFETY: `anon` is the anonymous union member of an element, in the element's
+        // allocation.
+        unsafe { crate::container_of!(anon, bindings::bpf_local_storage_elem, __bindgen_anon_1) }
+    };
     // SAFETY: The element is ours until we free it below.
     let selem = unsafe { Selem::from_raw(ptr) };
     // The map may be gone from the element (the teardown freed the fields then); otherwise it

@@ -136,10 +136,11 @@ unsafe fn update(
 
     if map_flags & F_LOCK != 0 && map_flags & NOEXIST == 0 {
         // Try an in-place update without the storage lock or the lists.
-        // SAFETY: `smap` is a live map of the storage's type and we are in an RCU read
-        // section.
-        let old =
-            unsafe { bindings::bpf_local_storage_lookup(storage.as_raw(), smap.as_raw(), false) };
+        let old = {
+            // SAFETY: `smap` is a live map of the storage's type and we are in an RCU read
+            // section.
+            unsafe { bindings::bpf_local_storage_lookup(storage.as_raw(), smap.as_raw(), false) }
+        };
         check_flags(!old.is_null(), map_flags)?;
         if !old.is_null() {
             // SAFETY: `old` was found in our RCU read section.
