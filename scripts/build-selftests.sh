@@ -1,6 +1,7 @@
 #!/bin/bash
-# Build the BPF selftests we run (test_progs, test_maps, bench and the test
-# kmods) against a built tree, inside the root, with the kernel's compiler.
+# Build the BPF selftests we run (test_progs, test_maps, test_maps_one,
+# bench and the test kmods) against a built tree, inside the root, with the
+# kernel's compiler.
 #   build-selftests.sh TREE
 #
 # BPF_STRICT_BUILD=0 skips BPF programs whose kernel features our small
@@ -22,8 +23,9 @@ echo "selftests: building in /build/$name (log: $log)"
 if ! "$here/inroot.sh" bash -c '
 	set -e
 	cd /build/'"$name"'/tools/testing/selftests/bpf
-	make -j'"$jobs"' LLVM=1 '"$cross"' BPF_STRICT_BUILD=0 SKIP_DOCS=1 test_progs test_maps bench
-	for f in test_progs test_maps bench bpf_testmod.ko bpf_test_rqspinlock.ko; do
+	make -j'"$jobs"' -f Makefile -f test_maps_one.mk LLVM=1 '"$cross"' BPF_STRICT_BUILD=0 SKIP_DOCS=1 \
+		test_progs test_maps test_maps_one bench
+	for f in test_progs test_maps test_maps_one bench bpf_testmod.ko bpf_test_rqspinlock.ko; do
 		[ -e "$f" ] || { echo "selftests: $f was not built" >&2; exit 1; }
 	done
 ' > "$log" 2>&1; then
