@@ -1,9 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # Read after the selftests' Makefile, for its compiler, flags and libbpf:
-#   make -f Makefile -f test_maps_one.mk test_maps_one
-# The map_tests/ objects linked in are the ones test_maps builds; -rdynamic
-# lets the driver find their test functions by name.
-TEST_MAPS_ONE_TESTS := sk_storage_map
+#   make -f Makefile -f test_maps_one.mk TEST_MAPS_ONE_TESTS="a b" test_maps_one
+# TEST_MAPS_ONE_TESTS names the map_tests/ tests to link in; their objects
+# are the ones test_maps builds, and -rdynamic lets the driver find their
+# test functions by name.
+ifneq ($(filter test_maps_one %/test_maps_one,$(MAKECMDGOALS)),)
+ifeq ($(strip $(TEST_MAPS_ONE_TESTS)),)
+$(error TEST_MAPS_ONE_TESTS names no map_tests/ test)
+endif
+endif
 
 $(OUTPUT)/test_maps_one: test_maps_one.c \
 			 $(patsubst %,$(OUTPUT)/%.test.o,$(TEST_MAPS_ONE_TESTS)) \
