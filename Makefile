@@ -8,6 +8,9 @@
 CACHE ?= /var/cache/rfl-bpf
 ARCH ?= x86_64
 export CACHE ARCH
+# The pinned rustc (scripts/versions.env), also for the host-side rustfmt.
+include scripts/versions.env
+export RUSTUP_TOOLCHAIN := $(RUST_VERSION)
 
 TREE := $(if $(filter x86_64,$(ARCH)),linux,linux-$(ARCH))
 BASE := $(if $(filter x86_64,$(ARCH)),base,base-$(ARCH))

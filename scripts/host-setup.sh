@@ -40,7 +40,7 @@ apt-get update -qq
 apt-get install -y -qq -t bookworm-backports qemu-system-x86 qemu-system-arm >/dev/null
 apt-get install -y -qq debootstrap xz-utils dpkg-dev zstd >/dev/null
 
-rustup component add rust-src
+rustup toolchain install "$RUST_VERSION" --profile minimal -c rust-src,clippy,rustfmt
 if ! bindgen --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
 	cargo install --locked bindgen-cli --version "$BINDGEN_VERSION"
 fi

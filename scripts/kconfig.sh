@@ -1,7 +1,8 @@
 #!/bin/bash
 # Write .config for a prepared tree: allnoconfig plus the BPF selftests'
 # config (minus config/selftests-exclude.txt), then config/guest.config and
-# config/$ARCH.config. Runs inside the root; TREE and ARCH are set.
+# config/$ARCH.config; config/expert.config goes on top with olddefconfig.
+# Runs inside the root; TREE and ARCH are set.
 set -euo pipefail
 cd "$TREE"
 cfg=/build/config
@@ -25,14 +26,31 @@ upstream() {
 off=$(sed -n -E 's/^# CONFIG_([A-Z0-9_]+) is not set$/\1/p' ${EXTRA_KCONFIG:+"$EXTRA_KCONFIG"} < /dev/null)
 off_re="^CONFIG_(${off//$'\n'/|})="
 [ -n "$off" ] || off_re='^$'
-wanted() { cat "${ours[@]}" | grep -v -E "$off_re"; }
-{ upstream | grep -v -E "$off_re"; wanted; } > "$frag.new"
+late=$cfg/expert.config
+wanted() { cat "${ours[@]}" "$late" | grep -v -E "$off_re"; }
+# One file, so that a change to either part reconfigures: the allnoconfig
+# fragment, then the late part after a marker line.
+{
+	upstream | grep -v -E "$off_re"
+	cat "${ours[@]}" | grep -v -E "$off_re"
+	echo '# rfl: after allnoconfig'
+	grep -v -E "$off_re" "$late"
+} > "$frag.new"
 if cmp -s "$frag.new" "$frag" && [ -e .config ]; then
 	rm "$frag.new"
 	exit 0
 fi
 mv "$frag.new" "$frag"
-make -s LLVM=1 ARCH="$ARCH" KCONFIG_ALLCONFIG="$frag" allnoconfig
+sed '/^# rfl: after allnoconfig$/,$d' "$frag" > "$frag.early"
+make -s LLVM=1 ARCH="$ARCH" KCONFIG_ALLCONFIG="$frag.early" allnoconfig
+rm "$frag.early"
+late_syms=$(sed -n -E 's/^(# )?(CONFIG_[A-Z0-9_]+)[= ].*/\2/p' "$late" | paste -sd'|')
+{
+	grep -v -E "^(# )?($late_syms)[= ]" .config
+	sed '1,/^# rfl: after allnoconfig$/d' "$frag"
+} > .config.late
+mv .config.late .config
+make -s LLVM=1 ARCH="$ARCH" olddefconfig
 
 # Report what the fragments asked for and did not get; fail on the
 # options the whole harness depends on.
@@ -41,7 +59,7 @@ missing=$(wanted | grep -E '^CONFIG_' |
 		grep -qxF "$want" .config || echo "$want"
 	done)
 [ -z "$missing" ] || printf 'kconfig: requested but not set:\n%s\n' "$missing" >&2
-must=(RUST DEBUG_INFO_BTF BPF_SYSCALL BPF_LSM KUNIT MODULES KEYS)
+must=(RUST RUST_INLINE_HELPERS DEBUG_INFO_BTF BPF_SYSCALL BPF_LSM KUNIT MODULES KEYS)
 [ -n "${PATCHED:-}" ] && must+=($(sed -n -E 's/^CONFIG_([A-Z0-9_]+)=y$/\1/p' "$cfg/rust.config"))
 for opt in "${must[@]}"; do
 	grep -qxF "$opt" <<< "$off" && continue

@@ -41,7 +41,7 @@ llvm=(clang-$LLVM_VERSION lld-$LLVM_VERSION llvm-$LLVM_VERSION)
 	apt-get install -y -qq --no-install-recommends ${pkgs[*]} >/dev/null
 	apt-get install -y -qq --no-install-recommends -t trixie-backports ${llvm[*]} >/dev/null
 	apt-get clean
-	for t in clang ld.lld llvm-ar llvm-nm llvm-objcopy llvm-objdump llvm-readelf llvm-strip llvm-strings llvm-config; do
+	for t in clang ld.lld llvm-ar llvm-nm llvm-objcopy llvm-objdump llvm-readelf llvm-strip llvm-strings llvm-config llvm-link; do
 		ln -sf /usr/lib/llvm-$LLVM_VERSION/bin/\$t /usr/local/bin/\$t
 	done
 "
