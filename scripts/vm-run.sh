@@ -20,7 +20,8 @@
 #
 # Environment: ARCH (x86_64|arm64), VM_ACCEL (kvm|tcg; probed when unset),
 # VM_CPU (QEMU -cpu model), VM_CPUS (2), VM_MEM (4G), VM_ROOT_RW (1: the
-# guest root is writable).
+# guest root is writable), VM_ICOUNT (TCG only: QEMU -icount options; the
+# guest clock then counts executed instructions, not host time).
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 timeout=600 outdir= extra=
@@ -78,7 +79,8 @@ qemu_cmd() { # accel cpu
 		-fsdev "local,id=build,path=$build,security_model=none,readonly=on,multidevs=remap" \
 		-device virtio-9p-pci,fsdev=build,mount_tag=build \
 		-fsdev "local,id=rfl,path=$outdir,security_model=none,multidevs=remap" \
-		-device virtio-9p-pci,fsdev=rfl,mount_tag=rfl
+		-device virtio-9p-pci,fsdev=rfl,mount_tag=rfl \
+		${VM_ICOUNT:+-icount "$VM_ICOUNT"}
 }
 cmdline="console=$console root=/dev/root rootfstype=9p $rootmode"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose"
