@@ -10,7 +10,9 @@
 //! in C by `DEFINE_BPF_STORAGE_CACHE()`), and a new map takes the least used slot.
 //!
 //! The choice is [`UsageCounts`], a plain type tested below; [`Cache`] applies it to the C
-//! object under its spinlock, as `bpf_local_storage_cache_idx_get()` and `_free()` do.
+//! object under its spinlock, as `bpf_local_storage_cache_idx_get()` and `_free()` do. A slot is
+//! a [`CacheIdx`], which is in range by construction: the lookups and cache inserts that index
+//! `cache[]` with it need no check.
 //!
 //! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
 
@@ -21,6 +23,43 @@ use crate::{
     sync::SpinLock,
     types::Opaque, //
 };
+
+/// A cache slot: an index of a storage's `cache[]`, kept in `smap->cache_idx`.
+///
+/// # Invariants
+///
+/// The index is below [`CACHE_SIZE`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct CacheIdx(u16);
+
+impl CacheIdx {
+    /// Trusts the C `smap->cache_idx` to be a slot.
+    ///
+    /// # Safety
+    ///
+    /// `idx` is below [`CACHE_SIZE`]: it was stored from a [`CacheIdx`].
+    #[inline]
+    pub(super) const unsafe fn from_raw(idx: u16) -> Self {
+        // INVARIANT: By the safety requirements.
+        Self(idx)
+    }
+
+    /// The slot as the C `u16`, to store in `smap->cache_idx`.
+    #[inline]
+    pub(super) const fn as_raw(self) -> u16 {
+        self.0
+    }
+
+    /// The slot as an index of `cache[]`.
+    #[inline]
+    pub(super) fn index(self) -> usize {
+        let idx = usize::from(self.0);
+        // SAFETY: By the type invariant. Telling the compiler lets it drop the range checks of
+        // the callers.
+        unsafe { core::hint::assert_unchecked(idx < CACHE_SIZE) };
+        idx
+    }
+}
 
 /// How many maps of a storage type use each cache slot: `idx_usage_counts[]`.
 #[repr(transparent)]
@@ -46,7 +85,7 @@ impl UsageCounts {
     /// `bpf_local_storage_cache_idx_get()`.
     ///
     /// The scan stops at the first unused slot, which no other slot can beat.
-    pub(super) fn get(&mut self) -> u16 {
+    pub(super) fn get(&mut self) -> CacheIdx {
         let mut min_usage = u64::MAX;
         let mut res = 0;
 
@@ -62,19 +101,17 @@ impl UsageCounts {
         // `res` is an index of the array; the C counter is a `u64` that 2^64 maps cannot
         // overflow, but wrap like C rather than panic.
         self.0[res] = self.0[res].wrapping_add(1);
-        // CAST: `res < CACHE_SIZE` (16), which fits in a `u16`.
-        res as u16
+        // CAST: `res < CACHE_SIZE`, which fits in a `u16` (asserted below).
+        // INVARIANT: `res` is an index of the array, so it is below `CACHE_SIZE`.
+        CacheIdx(res as u16)
     }
 
     /// Counts one user less of slot `idx`: `bpf_local_storage_cache_idx_free()`.
-    ///
-    /// `idx` came from [`UsageCounts::get`]; anything else is ignored rather than trusted.
-    pub(super) fn put(&mut self, idx: u16) {
-        if let Some(usage) = self.0.get_mut(usize::from(idx)) {
-            // Like the C `--`: a `put()` without its `get()` is a bug elsewhere, not a reason to
-            // panic here.
-            *usage = usage.wrapping_sub(1);
-        }
+    pub(super) fn put(&mut self, idx: CacheIdx) {
+        let usage = &mut self.0[idx.index()];
+        // Like the C `--`: a `put()` without its `get()` is a bug elsewhere, not a reason to panic
+        // here.
+        *usage = usage.wrapping_sub(1);
     }
 
     /// The counts, for the tests.
@@ -84,7 +121,7 @@ impl UsageCounts {
     }
 }
 
-// `get()` returns indices below `CACHE_SIZE` as `u16`, and `cache_idx` is a `u16` in C.
+// A [`CacheIdx`] is a `u16` below `CACHE_SIZE`, as `cache_idx` is a `u16` in C.
 static_assert!(CACHE_SIZE > 0 && CACHE_SIZE <= u16::MAX as usize);
 
 /// The cache index allocator of a storage type, `struct bpf_local_storage_cache`.
@@ -127,12 +164,12 @@ impl Cache {
     }
 
     /// Picks the cache slot of a new map: `bpf_local_storage_cache_idx_get()`.
-    pub(super) fn idx_get(&self) -> u16 {
+    pub(super) fn idx_get(&self) -> CacheIdx {
         self.with_counts(UsageCounts::get)
     }
 
     /// Releases the cache slot of a map being freed: `bpf_local_storage_cache_idx_free()`.
-    pub(super) fn idx_free(&self, idx: u16) {
+    pub(super) fn idx_free(&self, idx: CacheIdx) {
         self.with_counts(|counts| counts.put(idx))
     }
 }
@@ -142,11 +179,16 @@ impl Cache {
 mod tests {
     use super::*;
 
+    /// Takes `N` slots in a row.
+    fn take<const N: usize>(counts: &mut UsageCounts) -> [CacheIdx; N] {
+        core::array::from_fn(|_| counts.get())
+    }
+
     #[test]
     fn fresh_counts_hand_out_every_slot_in_order() {
         let mut counts = UsageCounts::new();
         for i in 0..CACHE_SIZE {
-            assert_eq!(usize::from(counts.get()), i);
+            assert_eq!(counts.get().index(), i);
         }
         assert!(counts.counts().iter().all(|&n| n == 1));
     }
@@ -154,12 +196,10 @@ mod tests {
     #[test]
     fn seventeenth_map_shares_the_first_slot() {
         let mut counts = UsageCounts::new();
-        for _ in 0..CACHE_SIZE {
-            counts.get();
-        }
+        take::<CACHE_SIZE>(&mut counts);
         // All slots are used once: the tie goes to the lowest slot.
-        assert_eq!(counts.get(), 0);
-        assert_eq!(counts.get(), 1);
+        assert_eq!(counts.get().index(), 0);
+        assert_eq!(counts.get().index(), 1);
         assert_eq!(counts.counts()[0], 2);
         assert_eq!(counts.counts()[1], 2);
         assert_eq!(counts.counts()[2], 1);
@@ -168,31 +208,27 @@ mod tests {
     #[test]
     fn freed_slot_is_reused_first() {
         let mut counts = UsageCounts::new();
-        for _ in 0..CACHE_SIZE {
-            counts.get();
-        }
-        counts.put(7);
-        assert_eq!(counts.get(), 7);
-        counts.put(3);
-        counts.put(12);
+        let held = take::<CACHE_SIZE>(&mut counts);
+        counts.put(held[7]);
+        assert_eq!(counts.get(), held[7]);
+        counts.put(held[3]);
+        counts.put(held[12]);
         // The first unused slot wins.
-        assert_eq!(counts.get(), 3);
-        assert_eq!(counts.get(), 12);
+        assert_eq!(counts.get(), held[3]);
+        assert_eq!(counts.get(), held[12]);
     }
 
     #[test]
     fn least_used_slot_wins() {
         let mut counts = UsageCounts::new();
         // Three rounds over all slots, then free two users of slot 9 and one of slot 4.
-        for _ in 0..3 * CACHE_SIZE {
-            counts.get();
-        }
-        counts.put(4);
-        counts.put(9);
-        counts.put(9);
-        assert_eq!(counts.get(), 9);
+        let held = take::<{ 3 * CACHE_SIZE }>(&mut counts);
+        counts.put(held[4]);
+        counts.put(held[9]);
+        counts.put(held[CACHE_SIZE + 9]);
+        assert_eq!(counts.get().index(), 9);
         // Slots 4 and 9 are now both used twice: the lower one wins.
-        assert_eq!(counts.get(), 4);
+        assert_eq!(counts.get().index(), 4);
         assert_eq!(counts.counts()[4], 3);
         assert_eq!(counts.counts()[9], 2);
     }
@@ -200,31 +236,33 @@ mod tests {
     #[test]
     fn get_then_put_restores_the_counts() {
         let mut counts = UsageCounts::new();
-        let mut held = [0u16; 40];
-        for slot in held.iter_mut() {
-            *slot = counts.get();
-        }
-        for &slot in held.iter() {
+        for slot in take::<40>(&mut counts) {
             counts.put(slot);
         }
         assert_eq!(counts, UsageCounts::new());
     }
 
     #[test]
-    fn out_of_range_put_is_ignored() {
+    fn slots_stay_in_range_under_churn() {
         let mut counts = UsageCounts::new();
-        counts.get();
-        counts.put(CACHE_SIZE as u16);
-        counts.put(u16::MAX);
-        assert_eq!(counts.counts()[0], 1);
-        assert!(counts.counts()[1..].iter().all(|&n| n == 0));
+        let mut held = take::<{ 2 * CACHE_SIZE + 5 }>(&mut counts);
+        // Free and retake every third slot a few times: the counts become uneven, and every slot
+        // handed out must still index `cache[]`.
+        for round in 0..4 {
+            for slot in held.iter_mut().skip(round).step_by(3) {
+                counts.put(*slot);
+                *slot = counts.get();
+                assert!(usize::from(slot.as_raw()) < CACHE_SIZE);
+            }
+        }
+        assert_eq!(counts.counts().iter().sum::<u64>(), held.len() as u64);
     }
 
     #[test]
     fn view_of_the_c_array_is_the_same_memory() {
         let mut raw = [5u64; CACHE_SIZE];
         raw[6] = 2;
-        assert_eq!(UsageCounts::from_mut(&mut raw).get(), 6);
+        assert_eq!(UsageCounts::from_mut(&mut raw).get().index(), 6);
         assert_eq!(raw[6], 3);
     }
 }

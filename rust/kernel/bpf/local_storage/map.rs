@@ -15,7 +15,10 @@
 //! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
 
 use super::{
-    cache_idx::Cache,
+    cache_idx::{
+        Cache,
+        CacheIdx, //
+    },
     element::Selem,
     hlist,
     teardown, //
@@ -83,9 +86,9 @@ static_assert!(
 /// # Invariants
 ///
 /// The map was set up by [`map_alloc`] and is not freed while the reference exists: `buckets`
-/// points to `1 << bucket_log` initialised buckets, `bucket_log >= 1`, and `elem_size`,
-/// `cache_idx` and `bucket_log` do not change. `map.ops` is the storage type's `bpf_map_ops`
-/// (a static) once the map is visible to anybody but [`map_alloc`].
+/// points to `1 << bucket_log` initialised buckets, `bucket_log >= 1`, `cache_idx` holds a
+/// [`CacheIdx`], and `elem_size`, `cache_idx` and `bucket_log` do not change. `map.ops` is the
+/// storage type's `bpf_map_ops` (a static) once the map is visible to anybody but [`map_alloc`].
 #[repr(transparent)]
 pub(super) struct Map(Opaque<bindings::bpf_local_storage_map>);
 
@@ -139,9 +142,12 @@ impl Map {
 
     /// `smap->cache_idx`: the cache slot of this map in every storage.
     #[inline]
-    pub(super) fn cache_idx(&self) -> usize {
-        // SAFETY: By the type invariant `cache_idx` does not change.
-        usize::from(unsafe { (*self.as_raw()).cache_idx })
+    pub(super) fn cache_idx(&self) -> CacheIdx {
+        // SAFETY: By the type invariant `cache_idx` does not change, so a plain read does not
+        // race.
+        let idx = unsafe { (*self.as_raw()).cache_idx };
+        // SAFETY: By the type invariant `cache_idx` was stored from a `CacheIdx`.
+        unsafe { CacheIdx::from_raw(idx) }
     }
 
     /// `smap->map.record`: the special fields of the value (or NULL or an error pointer when
@@ -441,15 +447,15 @@ unsafe fn map_alloc(
         }
     }
 
-    // INVARIANT: `buckets` has `1 << bucket_log` initialised buckets with `bucket_log >= 1`; the
-    // fields set here do not change afterwards. `map.ops` is set by the caller (`map_create()`)
-    // before the map is visible.
+    // INVARIANT: `buckets` has `1 << bucket_log` initialised buckets with `bucket_log >= 1`;
+    // `cache_idx` is stored from a `CacheIdx`; the fields set here do not change afterwards.
+    // `map.ops` is set by the caller (`map_create()`) before the map is visible.
     // SAFETY: `smap` is valid and only known to us.
     unsafe {
         (*smap).buckets = buckets;
         (*smap).bucket_log = bucket_log;
         (*smap).elem_size = elem_size;
-        (*smap).cache_idx = cache.idx_get();
+        (*smap).cache_idx = cache.idx_get().as_raw();
         Ok(&raw mut (*smap).map)
     }
 }
@@ -466,8 +472,7 @@ unsafe fn map_alloc(
 unsafe fn map_free(map: *mut bindings::bpf_map, cache: &Cache) {
     // SAFETY: The map is valid until we free it below, after the last use of `smap`.
     let smap = unsafe { Map::from_bpf_map(map) };
-    // CAST: `cache_idx()` is the `u16` `smap->cache_idx`.
-    cache.idx_free(smap.cache_idx() as u16);
+    cache.idx_free(smap.cache_idx());
 
     // The map may still be cloned by `bpf_sk_storage_clone()`, which found it under RCU and
     // takes a reference with `bpf_map_inc_not_zero()` (which now fails). Wait for those RCU

@@ -14,6 +14,7 @@
 //! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
 
 use super::{
+    cache_idx::CacheIdx,
     element::{
         Selem,
         Unlinked, //
@@ -24,7 +25,6 @@ use super::{
         BucketGuard,
         Map, //
     },
-    CACHE_SIZE,
     STORAGE_SIZE, //
 };
 use crate::{
@@ -121,24 +121,21 @@ impl Storage {
         unsafe { hlist::empty(self.list()) }
     }
 
-    /// `local_storage->cache[idx]`, as a marked pointer; `None` if `idx` is out of range.
+    /// `local_storage->cache[idx]`, as a marked pointer.
     ///
     /// Written under the lock, read by lookups without it.
     #[inline]
-    fn cache_slot(&self, idx: usize) -> Option<&Atomic<*mut bindings::bpf_local_storage_data>> {
-        if idx >= CACHE_SIZE {
-            return None;
-        }
-        // SAFETY: `idx` is within `cache[]`, a member of the valid storage. C reads it with
-        // `rcu_dereference_check()`/`rcu_access_pointer()` and writes it with
-        // `rcu_assign_pointer()`/`RCU_INIT_POINTER()`, all marked.
-        Some(unsafe {
+    fn cache_slot(&self, idx: CacheIdx) -> &Atomic<*mut bindings::bpf_local_storage_data> {
+        // SAFETY: `idx` is within `cache[]` (type invariant of `CacheIdx`), a member of the valid
+        // storage. C reads it with `rcu_dereference_check()`/`rcu_access_pointer()` and writes it
+        // with `rcu_assign_pointer()`/`RCU_INIT_POINTER()`, all marked.
+        unsafe {
             Atomic::from_ptr(
                 (&raw mut (*self.as_raw()).cache)
                     .cast::<*mut bindings::bpf_local_storage_data>()
-                    .add(idx),
+                    .add(idx.index()),
             )
-        })
+        }
     }
 
     /// `local_storage->owner`, as a marked pointer.
@@ -417,10 +414,9 @@ impl StorageGuard<'_> {
         // The cache slot is cleared even when the owner cannot be pinned: a later lookup must
         // not find the element through it. Lookups read the slot without the lock, hence the
         // marked accesses; a NULL needs no ordering.
-        if let Some(slot) = storage.cache_slot(smap.cache_idx()) {
-            if slot.load(Relaxed) == selem.sdata() {
-                slot.store(ptr::null_mut(), Relaxed);
-            }
+        let slot = storage.cache_slot(smap.cache_idx());
+        if slot.load(Relaxed) == selem.sdata() {
+            slot.store(ptr::null_mut(), Relaxed);
         }
 
         if pin_owner && !storage.pin_owner() {
@@ -486,10 +482,10 @@ impl StorageGuard<'_> {
     pub(super) unsafe fn cache_insert(&self, smap: &Map, selem: Selem<'_>) {
         // SAFETY: By the safety requirements.
         if unsafe { self.is_linked(selem) } {
-            if let Some(slot) = self.storage.cache_slot(smap.cache_idx()) {
-                // `rcu_assign_pointer()`: lookups that load the slot see the initialised element.
-                slot.store(selem.sdata(), Release);
-            }
+            // `rcu_assign_pointer()`: lookups that load the slot see the initialised element.
+            self.storage
+                .cache_slot(smap.cache_idx())
+                .store(selem.sdata(), Release);
         }
     }
 
