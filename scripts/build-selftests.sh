@@ -19,8 +19,7 @@ cross=
 [ "$arch" = arm64 ] && cross="ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-"
 jobs=$(( $(nproc) + 1 ))
 # test_maps_one links in the map tests the allowlist names.
-map_tests=$(sed -e 's/#.*//' -e '/^\s*$/d' "$(dirname "$here")/config/allowlist" |
-	awk '$1 == "test_maps" { print $2 }' | paste -sd' ')
+map_tests=$("$here/allowlist-sel.sh" test_maps "$(dirname "$here")/config/allowlist" | paste -sd' ')
 [ -n "$map_tests" ] || { echo "selftests: config/allowlist names no test_maps test" >&2; exit 1; }
 log=$CACHE/root/build/$name-selftests.log
 echo "selftests: building in /build/$name (log: $log)"

@@ -14,6 +14,7 @@ rm -rf "$out" && mkdir -p "$out"
 
 cp "$repo/config/allowlist" "$out/allowlist"
 install -m 755 "$here/guest/run-tests.sh" "$guest_root/sbin/rfl-run-tests"
+install -m 755 "$here/allowlist-sel.sh" "$guest_root/sbin/rfl-allowlist-sel"
 if [ -n "$kunit_only" ]; then
 	cmd=(true)
 else

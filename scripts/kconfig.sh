@@ -1,7 +1,8 @@
 #!/bin/bash
 # Write .config for a prepared tree: allnoconfig plus the BPF selftests'
 # config (minus config/selftests-exclude.txt), then config/guest.config and
-# config/$ARCH.config; config/expert.config goes on top with olddefconfig.
+# config/$ARCH.config; config/expert.config goes on top (merge_config.sh -m,
+# then olddefconfig).
 # Runs inside the root; TREE and ARCH are set.
 set -euo pipefail
 cd "$TREE"
@@ -44,12 +45,9 @@ mv "$frag.new" "$frag"
 sed '/^# rfl: after allnoconfig$/,$d' "$frag" > "$frag.early"
 make -s LLVM=1 ARCH="$ARCH" KCONFIG_ALLCONFIG="$frag.early" allnoconfig
 rm "$frag.early"
-late_syms=$(sed -n -E 's/^(# )?(CONFIG_[A-Z0-9_]+)[= ].*/\2/p' "$late" | paste -sd'|')
-{
-	grep -v -E "^(# )?($late_syms)[= ]" .config
-	sed '1,/^# rfl: after allnoconfig$/d' "$frag"
-} > .config.late
-mv .config.late .config
+sed '1,/^# rfl: after allnoconfig$/d' "$frag" > "$frag.late"
+scripts/kconfig/merge_config.sh -m -Q .config "$frag.late" > /dev/null
+rm "$frag.late"
 make -s LLVM=1 ARCH="$ARCH" olddefconfig
 
 # Report what the fragments asked for and did not get; fail on the

@@ -9,7 +9,7 @@ st=$tree/tools/testing/selftests/bpf
 out=$PWD
 rc=0
 
-sel() { sed -e 's/#.*//' -e '/^\s*$/d' "$allow" | awk -v r="$1" '$1 == r { print $2 }'; }
+sel() { rfl-allowlist-sel "$1" "$allow"; }
 
 # A selector that matches no built test means its program was skipped at
 # build time (BPF_STRICT_BUILD=0): that is a failure, not a pass.
