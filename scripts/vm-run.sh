@@ -21,7 +21,8 @@
 # Environment: ARCH (x86_64|arm64), VM_ACCEL (kvm|tcg; probed when unset),
 # VM_CPU (QEMU -cpu model), VM_CPUS (2), VM_MEM (4G), VM_ROOT_RW (1: the
 # guest root is writable), VM_ICOUNT (TCG only: QEMU -icount options; the
-# guest clock then counts executed instructions, not host time).
+# guest clock then counts executed instructions, not host time; "auto" is
+# shift=0,sleep=off under TCG and nothing under KVM).
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 timeout=600 outdir= extra=
@@ -80,8 +81,9 @@ qemu_cmd() { # accel cpu
 		-device virtio-9p-pci,fsdev=build,mount_tag=build \
 		-fsdev "local,id=rfl,path=$outdir,security_model=none,multidevs=remap" \
 		-device virtio-9p-pci,fsdev=rfl,mount_tag=rfl \
-		${VM_ICOUNT:+-icount "$VM_ICOUNT"}
+		${icount:+-icount "$icount"}
 }
+icount=
 cmdline="console=$console root=/dev/root rootfstype=9p $rootmode"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose"
 cmdline+=" init=/sbin/rfl-init panic=-1 loglevel=4 $extra"
@@ -112,6 +114,9 @@ cpu=${VM_CPU:-}
 tcg_cpu=max
 [ "$arch" = arm64 ] && tcg_cpu=max,pauth-impdef=on
 [ -n "$cpu" ] || { [ "$accel" = kvm ] && cpu=host || cpu=$tcg_cpu; }
+icount=${VM_ICOUNT:-}
+[ "$icount" = auto ] && icount=shift=0,sleep=off
+[ "$accel" = kvm ] && icount=
 
 if [ -d "$root/debootstrap" ] && [ -z "${VM_SETUP:-}" ]; then
 	echo "vm-run: first boot of $root: debootstrap's second stage" >&2
@@ -119,7 +124,7 @@ if [ -d "$root/debootstrap" ] && [ -z "${VM_SETUP:-}" ]; then
 		/debootstrap/debootstrap --second-stage > /dev/null
 fi
 
-echo "vm-run: $arch $accel -cpu $cpu, $cpus CPUs, timeout ${timeout}s, output in $outdir" >&2
+echo "vm-run: $arch $accel${icount:+ (icount $icount)} -cpu $cpu, $cpus CPUs, timeout ${timeout}s, output in $outdir" >&2
 set +e
 # shellcheck disable=SC2046
 timeout -s KILL "$timeout" $(qemu_cmd "$accel" "$cpu") -append "$cmdline" </dev/null 2>&1 |
