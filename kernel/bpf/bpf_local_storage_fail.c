@@ -28,19 +28,12 @@ static DECLARE_FAULT_ATTR(fail_destroy_storage);
 static DECLARE_FAULT_ATTR(fail_map_free_bucket);
 static DECLARE_FAULT_ATTR(fail_map_free_storage);
 
-static struct fault_attr *const fail_attrs[] = {
+struct fault_attr *const bpf_local_storage_fail_attrs[] = {
 	[BPF_LOCAL_STORAGE_FAIL_DESTROY_BUCKET] = &fail_destroy_bucket,
 	[BPF_LOCAL_STORAGE_FAIL_DESTROY_STORAGE] = &fail_destroy_storage,
 	[BPF_LOCAL_STORAGE_FAIL_MAP_FREE_BUCKET] = &fail_map_free_bucket,
 	[BPF_LOCAL_STORAGE_FAIL_MAP_FREE_STORAGE] = &fail_map_free_storage,
 };
-
-bool bpf_local_storage_should_fail_lock(enum bpf_local_storage_fail_lock lock)
-{
-	if (WARN_ON_ONCE((unsigned int)lock >= ARRAY_SIZE(fail_attrs)))
-		return false;
-	return should_fail(fail_attrs[lock], 1);
-}
 
 static int __init fail_bpf_local_storage_debugfs(void)
 {
@@ -53,15 +46,16 @@ static int __init fail_bpf_local_storage_debugfs(void)
 	struct dentry *dir, *attr_dir;
 	int i;
 
-	BUILD_BUG_ON(ARRAY_SIZE(names) != ARRAY_SIZE(fail_attrs));
+	BUILD_BUG_ON(ARRAY_SIZE(names) !=
+		     ARRAY_SIZE(bpf_local_storage_fail_attrs));
 
 	dir = debugfs_create_dir("fail_bpf_local_storage", NULL);
 	if (IS_ERR(dir))
 		return PTR_ERR(dir);
 
-	for (i = 0; i < ARRAY_SIZE(fail_attrs); i++) {
+	for (i = 0; i < ARRAY_SIZE(bpf_local_storage_fail_attrs); i++) {
 		attr_dir = fault_create_debugfs_attr(names[i], dir,
-						     fail_attrs[i]);
+						     bpf_local_storage_fail_attrs[i]);
 		if (IS_ERR(attr_dir)) {
 			debugfs_remove_recursive(dir);
 			return PTR_ERR(attr_dir);

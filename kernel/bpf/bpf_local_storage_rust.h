@@ -17,6 +17,8 @@
 #define __KERNEL_BPF_LOCAL_STORAGE_RUST_H
 
 #include <linux/bpf_local_storage.h>
+#include <linux/fault-inject.h>
+#include <linux/sched.h>
 
 int rust_bpf_local_storage_map_alloc_check(union bpf_attr *attr);
 
@@ -75,7 +77,24 @@ enum bpf_local_storage_fail_lock {
 };
 
 #ifdef CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK
-bool bpf_local_storage_should_fail_lock(enum bpf_local_storage_fail_lock lock);
+extern struct fault_attr *const bpf_local_storage_fail_attrs[];
+
+/*
+ * Whether the next acquisition of @lock fails. The teardown asks on every
+ * lock attempt, so should_fail_ex()'s own early out (no fail-nth countdown
+ * on the task, probability 0) is done here, inline, and the call is only
+ * made once an attribute or the task's fail-nth is armed.
+ */
+static inline bool
+bpf_local_storage_should_fail_lock(enum bpf_local_storage_fail_lock lock)
+{
+	struct fault_attr *attr = bpf_local_storage_fail_attrs[lock];
+
+	if (likely(!READ_ONCE(attr->probability) &&
+		   !READ_ONCE(current->fail_nth)))
+		return false;
+	return should_fail(attr, 1);
+}
 #endif
 
 /*

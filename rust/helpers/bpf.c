@@ -15,6 +15,7 @@
 #include <linux/rculist.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
+#include "../../kernel/bpf/bpf_local_storage_rust.h"
 #endif
 
 #ifdef CONFIG_BPF_SYSCALL
@@ -235,5 +236,13 @@ rust_helper_bpf_local_storage_lookup(struct bpf_local_storage *local_storage,
 {
 	return bpf_local_storage_lookup(local_storage, smap, cacheit_lockit);
 }
+
+#ifdef CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK
+__rust_helper bool
+rust_helper_bpf_local_storage_should_fail_lock(enum bpf_local_storage_fail_lock lock)
+{
+	return bpf_local_storage_should_fail_lock(lock);
+}
+#endif
 #endif /* CONFIG_BPF_LOCAL_STORAGE_RUST */
 #endif

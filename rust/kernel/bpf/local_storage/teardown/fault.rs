@@ -36,7 +36,8 @@ pub(super) fn injected_failure(side: Side, lock: LockKind) -> Result {
             bindings::bpf_local_storage_fail_lock_BPF_LOCAL_STORAGE_FAIL_MAP_FREE_STORAGE
         }
     };
-    // SAFETY: Any value of the enum is accepted, in any context.
+    // SAFETY: `which` is one of the enum's values, each an index of the C array of attributes;
+    // the check may run in any context.
     if unsafe { bindings::bpf_local_storage_should_fail_lock(which) } {
         Err(ETIMEDOUT)
     } else {
