@@ -19,7 +19,7 @@ CHECK_TORTURE_SECS ?= 10
 S := $(CURDIR)/scripts
 
 .PHONY: check-arm64 all setup tree base-tree kernel baseline selftests demo check check-debug lint \
-	kunit test vm bench torture variants clean
+	kunit test vm bench torture variants parity clean
 
 all: demo
 
@@ -108,6 +108,13 @@ bench: selftests baseline
 		$(S)/bench.sh $(TREE) $(BASE) $(OUT)/bench/rqspinlock-tas
 	@BENCH_LIST=$(CURDIR)/config/bench-rqspinlock VM_CPU=max,-hypervisor \
 		$(S)/bench.sh $(TREE) $(BASE) $(OUT)/bench/rqspinlock-queued
+
+# The whole of test_progs (upstream's DENYLIST) on the baseline and on our
+# kernel; fails on anything that passes on the baseline and not on ours.
+# The baseline's results are cached per base and config (scripts/parity.sh).
+parity: selftests baseline
+	@$(S)/build-selftests.sh $(BASE)
+	@$(S)/parity.sh $(TREE) $(BASE) $(OUT)/parity
 
 clean:
 	rm -rf out

@@ -1,7 +1,12 @@
 #!/bin/bash
-# Boot the built tree once and run our KUnit suites (they run at boot) and
-# the allowlisted BPF selftests; write results.json and print the totals.
-#   check.sh [--kunit-only] TREE OUTDIR
+# Boot the built tree once and run the KUnit suites (they run at boot), the
+# allowlisted BPF selftests and the whole local-storage set; write
+# results.json and print the totals (scripts/report.py accounts for every
+# result against config/expected-results).
+#   check.sh [--kunit-only] TREE OUTDIR [TAG]
+# TAG names the configuration for config/expected-results: default (the
+# main tree), or the variant's name (rust-off, no-rust, debug); the
+# architecture is always a tag too.
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 . "$here/guest-root.sh"
@@ -10,15 +15,36 @@ kunit_only=
 [ "${1:-}" = --kunit-only ] && { kunit_only=1; shift; }
 name=${1:?tree}
 out=${2:?outdir}
+tag=${3:-default}
+tree=$CACHE/root/build/$name
+st=$tree/tools/testing/selftests/bpf
 rm -rf "$out" && mkdir -p "$out"
 
-cp "$repo/config/allowlist" "$out/allowlist"
+# What the run must report, derived from the tree: the KUnit suites built
+# into vmlinux (and those our Rust declares), the local-storage set, which
+# test loads which BPF object, and the objects the permissive selftests
+# build dropped.
+python3 "$here/kunit-suites.py" "$tree" > "$out/kunit-suites" ||
+	{ echo "check: a KUnit suite of ours is missing from vmlinux (see above)" >&2; exit 1; }
+if [ -z "$kunit_only" ]; then
+	{
+		"$here/allowlist-sel.sh" test_progs "$repo/config/allowlist" | sed 's/^/substr /'
+		python3 "$here/ls-tests.py" "$st" | sed 's/^/exact /'
+		"$here/allowlist-sel.sh" test_maps "$repo/config/allowlist" | sed 's/^/test_maps /'
+	} > "$out/selectors"
+	python3 "$here/ls-tests.py" --objects "$st" > "$out/test-objects"
+	cp "$CACHE/root/build/$name-selftests-skips.txt" "$out/build-skips" 2>/dev/null ||
+		{ echo "check: no record of the selftests build's skips; build the selftests first" >&2; exit 1; }
+	echo "check: $(grep -c . "$out/kunit-suites") KUnit suites," \
+		"$(grep -c '^substr ' "$out/selectors") allowlisted and" \
+		"$(grep -c '^exact ' "$out/selectors") local-storage test_progs tests"
+fi
+
 install -m 755 "$here/guest/run-tests.sh" "$guest_root/sbin/rfl-run-tests"
-install -m 755 "$here/allowlist-sel.sh" "$guest_root/sbin/rfl-allowlist-sel"
 if [ -n "$kunit_only" ]; then
 	cmd=(true)
 else
-	cmd=(env RFL_TEST_MAPS="${RFL_TEST_MAPS:-all}" rfl-run-tests "/build/$name" /mnt/rfl/allowlist)
+	cmd=(env RFL_TEST_MAPS="${RFL_TEST_MAPS:-all}" rfl-run-tests "/build/$name" /mnt/rfl/selectors)
 fi
 set +e
 "$here/vm-run.sh" -t "${CHECK_TIMEOUT:-2400}" -o "$out" -a "kunit.enable=1 kunit.autorun=1" "$name" -- "${cmd[@]}" > /dev/null
@@ -26,8 +52,8 @@ vmrc=$?
 set -e
 echo "check: guest exited with $vmrc; console log in $out/console.log"
 
-
 # A config without KUnit tests (the CONFIG_RUST=n variant) reports none.
 no_suites=
-grep -q -E '^CONFIG_[A-Z0-9_]*KUNIT_TESTS?=y' "$CACHE/root/build/$name/.config" || no_suites=1
-python3 "$here/report.py" "$out" ${kunit_only:+--kunit-only} ${no_suites:+--no-kunit-suites} --vm-rc "$vmrc"
+grep -q -E '^CONFIG_[A-Z0-9_]*KUNIT_TESTS?=y' "$tree/.config" || no_suites=1
+python3 "$here/report.py" "$out" --tags "$tag,${ARCH:-x86_64}" --expected "$repo/config/expected-results" \
+	${kunit_only:+--kunit-only} ${no_suites:+--no-kunit-suites} --vm-rc "$vmrc"

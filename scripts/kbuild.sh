@@ -33,9 +33,11 @@ set +e
 ' kbuild "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
-# rustc/clippy diagnostics of the build that last (re)built rust/kernel.o
+# rustc/clippy diagnostics of the build that last compiled rust/kernel.o:
+# kept until the kernel crate is compiled again, so that a build that
+# failed elsewhere (and did not touch the crate) cannot empty them.
 after=$(stat -c %Y "$krust" 2>/dev/null || echo 0)
-if [ "$rc" != 0 ] || [ "$before" != "$after" ]; then
+if [ "$before" != "$after" ]; then
 	awk '/^(warning|error)(\[|:)/ { p = 1 } /^$/ { p = 0 } p' "$log" > "$warn"
 fi
 exit "$rc"

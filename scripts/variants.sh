@@ -30,6 +30,6 @@ for v in "$@"; do
 	grep -E '^(# )?CONFIG_(RUST|BPF_RQSPINLOCK_RUST|BPF_LOCAL_STORAGE_RUST|KASAN|PROVE_LOCKING|DEBUG_KMEMLEAK)[= ]' "$build/$vt/.config" | sed 's/^/  /'
 	"$here/build-selftests.sh" "$vt" > /dev/null ||
 		{ echo "variants: $v: selftests build failed"; rc=1; continue; }
-	"$here/check.sh" "$vt" "$out/$v" || rc=1
+	"$here/check.sh" "$vt" "$out/$v" "$v" || rc=1
 done
 exit $rc

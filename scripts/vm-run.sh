@@ -52,6 +52,7 @@ rm -f "$outdir"/{rc,output,dmesg,console.log,cmd}
 printf '%q ' "$@" > "$outdir/cmd"
 echo >> "$outdir/cmd"
 install -m 755 "$here/guest/init" "$root/sbin/rfl-init"
+install -m 755 "$here/guest/settle" "$root/sbin/rfl-settle"
 
 case $arch in
 x86_64)
@@ -86,7 +87,16 @@ qemu_cmd() { # accel cpu
 icount=
 cmdline="console=$console root=/dev/root rootfstype=9p $rootmode"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose"
-cmdline+=" init=/sbin/rfl-init panic=-1 loglevel=4 $extra"
+# The console shows warnings (loglevel 5: KERN_WARNING and worse), so a
+# guest that dies leaves its last WARN in console.log; the log buffer is
+# large enough that the dmesg saved at the end still begins at the boot
+# banner (report.py checks). The hang detectors' timeouts suit TCG, where
+# a vCPU can stall for seconds: a task blocked for 5 minutes panics the
+# guest (a hang then costs minutes, not vm-run's timeout), a soft lockup
+# (2 x watchdog_thresh) or an RCU stall is reported and fails the run.
+cmdline+=" init=/sbin/rfl-init panic=-1 loglevel=5 log_buf_len=32M"
+cmdline+=" sysctl.kernel.hung_task_timeout_secs=300 sysctl.kernel.hung_task_panic=1 watchdog_thresh=30"
+cmdline+=" rcupdate.rcu_cpu_stall_timeout=60 $extra"
 
 accel=${VM_ACCEL:-}
 if [ -z "$accel" ]; then
