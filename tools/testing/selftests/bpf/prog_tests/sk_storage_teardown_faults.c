@@ -8,10 +8,15 @@
  * storage maps, and the test checks that nothing leaked:
  *
  *  - the injected failures were all consumed (the path ran);
+ *  - both elements were freed (passed to kvfree_call_rcu(), which an fentry
+ *    program watches), each by the party that must free it: by the first
+ *    party when it retried its lock until it got it, otherwise by the other
+ *    one, after the first party freed none;
  *  - the socket's optmem charge (sk_omem_alloc) came back: to its value
- *    before the elements were created when the maps are freed first, to 0
- *    after bpf_sk_storage_free() when the socket goes first;
- *  - no WARN fired (the teardown warns when it gives up and leaks);
+ *    before the elements were created after a map free that unlinked them,
+ *    and to 0 after bpf_sk_storage_free() in every case;
+ *  - the kernel logged no WARN, BUG or leak during the subtest (read from
+ *    /dev/kmsg: the teardown warns when it gives up and leaks);
  *  - and, under make check-debug, kmemleak finds nothing afterwards.
  *
  * Destroy retries its storage lock (3 attempts) and map free its bucket
@@ -26,8 +31,8 @@
 #include "sk_storage_teardown_faults.skel.h"
 
 #define FAIL_DIR "/sys/kernel/debug/fail_bpf_local_storage"
-#define TAINT_WARN 9	/* bit of /proc/sys/kernel/tainted */
 #define WAIT_MS 10000
+#define NR_ELEMS 2	/* one in each map */
 
 static int write_attr(const char *lock, const char *file, long val)
 {
@@ -88,24 +93,73 @@ static long wait_consumed(const char *lock)
 	return left;
 }
 
-static unsigned long taint_flags(void)
+/* Waits until the BPF side's *@count reaches @want; returns its last value. */
+static int wait_count(int *count, int want)
 {
-	unsigned long taint = 0;
-	FILE *f;
+	int ms;
 
-	f = fopen("/proc/sys/kernel/tainted", "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%lu", &taint) != 1)
-		taint = 0;
-	fclose(f);
-	return taint;
+	for (ms = 0; ms < WAIT_MS && *count < want; ms += 10)
+		usleep(10000);
+	return *count;
 }
 
-/* Whether a WARN fired since taint_flags() returned @before. */
-static bool new_warn(unsigned long before)
+/*
+ * What the kernel logs when something went wrong: a WARN (among them the
+ * teardown's WARN_ON_ONCE() when it gives up on a lock and leaks, which adds
+ * no message of its own: "WARNING: rust/kernel/bpf/local_storage/
+ * teardown.rs:<line> at <function>, CPU#<n>: <comm>/<pid>"), a BUG (KASAN's
+ * "BUG: KASAN: ..." among them), UBSAN, or a leak (kmemleak's "... new
+ * suspected memory leaks").
+ */
+static const char *const splats[] = { "WARNING:", "BUG:", "UBSAN:", "leak" };
+
+/* Opens /dev/kmsg past its current records: kmsg_check() reads the later ones. */
+static int kmsg_open(void)
 {
-	return ((taint_flags() & ~before) >> TAINT_WARN) & 1;
+	int fd;
+
+	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Fails the subtest on every record since kmsg_open() that reports a splat. */
+static void kmsg_check(int fd)
+{
+	char rec[8192], *msg;
+	unsigned int i;
+	ssize_t n;
+	int err;
+
+	for (;;) {
+		/* One record per read(), EAGAIN after the last one. */
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EPIPE) {
+			/* Overwritten before they were read: any of them may have been a splat. */
+			PRINT_FAIL("kernel log records were lost\n");
+			continue;
+		}
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		/* "prio,seq,usec,flags;text\n", then " KEY=value" lines. */
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		msg[strcspn(msg, "\n")] = '\0';
+		for (i = 0; i < ARRAY_SIZE(splats); i++) {
+			if (strstr(msg, splats[i])) {
+				PRINT_FAIL("kernel log: %s\n", msg);
+				break;
+			}
+		}
+	}
+	err = n < 0 ? errno : 0;
+	ASSERT_EQ(err, EAGAIN, "read /dev/kmsg to its end");
 }
 
 static int optmem(int sk)
@@ -118,61 +172,141 @@ static int optmem(int sk)
 	return mem[SK_MEMINFO_OPTMEM];
 }
 
+static __u32 map_id(const struct bpf_map *map)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_map_get_info_by_fd(bpf_map__fd(map), &info, &len))
+		return 0;
+	return info.id;
+}
+
+/*
+ * Two instances of the BPF object: @maps creates the two socket storage
+ * maps and loads no program, @progs loads the programs and creates neither
+ * map. Destroying @maps frees the maps while the programs of @progs stay
+ * attached and count.
+ */
 struct fixture {
-	struct sk_storage_teardown_faults *skel;
+	struct sk_storage_teardown_faults *maps;
+	struct sk_storage_teardown_faults *progs;
+	struct sk_storage_teardown_faults__bss *bss;	/* of @progs */
 	int sk;
 	int omem_before;
+	int kmsg;
 };
+
+static bool load_maps(struct fixture *f)
+{
+	struct bpf_program *prog;
+
+	f->maps = sk_storage_teardown_faults__open();
+	if (!ASSERT_OK_PTR(f->maps, "open maps"))
+		return false;
+	bpf_object__for_each_program(prog, f->maps->obj)
+		bpf_program__set_autoload(prog, false);
+	return ASSERT_OK(sk_storage_teardown_faults__load(f->maps), "load maps");
+}
+
+static bool load_progs(struct fixture *f)
+{
+	f->progs = sk_storage_teardown_faults__open();
+	if (!ASSERT_OK_PTR(f->progs, "open progs"))
+		return false;
+	bpf_map__set_autocreate(f->progs->maps.sk_map_a, false);
+	bpf_map__set_autocreate(f->progs->maps.sk_map_b, false);
+	if (!ASSERT_OK(sk_storage_teardown_faults__load(f->progs), "load progs"))
+		return false;
+
+	f->bss = f->progs->bss;
+	f->bss->map_a_id = map_id(f->maps->maps.sk_map_a);
+	f->bss->map_b_id = map_id(f->maps->maps.sk_map_b);
+	if (!ASSERT_NEQ(f->bss->map_a_id, 0, "map a id") ||
+	    !ASSERT_NEQ(f->bss->map_b_id, 0, "map b id"))
+		return false;
+	return ASSERT_OK(sk_storage_teardown_faults__attach(f->progs), "attach");
+}
 
 /* A socket with an element in each map, and its optmem before them. */
 static bool setup(struct fixture *f)
 {
-	struct sk_storage_teardown_faults__bss *bss;
 	struct { __u64 data[8]; } val = {};
 	socklen_t len;
 
+	memset(f, 0, sizeof(*f));
 	f->sk = -1;
-	f->skel = sk_storage_teardown_faults__open_and_load();
-	if (!ASSERT_OK_PTR(f->skel, "open_and_load"))
+	f->kmsg = kmsg_open();
+	if (!ASSERT_GE(f->kmsg, 0, "open /dev/kmsg"))
 		return false;
-	if (!ASSERT_OK(sk_storage_teardown_faults__attach(f->skel), "attach"))
+	if (!load_maps(f) || !load_progs(f))
 		return false;
 
 	f->sk = socket(AF_INET6, SOCK_STREAM, 0);
 	if (!ASSERT_GE(f->sk, 0, "socket"))
 		return false;
-	bss = f->skel->bss;
-	len = sizeof(bss->cookie);
-	if (!ASSERT_OK(getsockopt(f->sk, SOL_SOCKET, SO_COOKIE, &bss->cookie, &len),
+	len = sizeof(f->bss->cookie);
+	if (!ASSERT_OK(getsockopt(f->sk, SOL_SOCKET, SO_COOKIE, &f->bss->cookie, &len),
 		       "SO_COOKIE"))
 		return false;
 
 	f->omem_before = optmem(f->sk);
 	if (!ASSERT_GE(f->omem_before, 0, "optmem before"))
 		return false;
-	if (!ASSERT_OK(bpf_map_update_elem(bpf_map__fd(f->skel->maps.sk_map_a),
+	if (!ASSERT_OK(bpf_map_update_elem(bpf_map__fd(f->maps->maps.sk_map_a),
 					   &f->sk, &val, BPF_NOEXIST), "update a"))
 		return false;
-	if (!ASSERT_OK(bpf_map_update_elem(bpf_map__fd(f->skel->maps.sk_map_b),
+	if (!ASSERT_OK(bpf_map_update_elem(bpf_map__fd(f->maps->maps.sk_map_b),
 					   &f->sk, &val, BPF_NOEXIST), "update b"))
+		return false;
+	if (!ASSERT_NEQ(f->bss->elem_sdata[0], 0, "element a seen") ||
+	    !ASSERT_NEQ(f->bss->elem_sdata[1], 0, "element b seen"))
 		return false;
 	return ASSERT_GT(optmem(f->sk), f->omem_before, "optmem charged");
 }
 
+/* Checks that @want of the elements were freed, waiting for them. */
+static void check_freed(struct fixture *f, int want, const char *name)
+{
+	int prog_fd = bpf_program__fd(f->progs->progs.elem_freed);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (ASSERT_EQ(wait_count(&f->bss->elems_freed, want), want, name))
+		return;
+	/* A free seen while elem_freed runs on the same CPU is not counted. */
+	if (!bpf_prog_get_info_by_fd(prog_fd, &info, &len))
+		printf("%s: elem_freed missed %llu runs\n", name,
+		       (unsigned long long)info.recursion_misses);
+}
+
+/* Checks that the socket's bpf_sk_storage_free() ran and left no charge. */
+static void check_sk_freed(struct fixture *f)
+{
+	ASSERT_EQ(wait_count(&f->bss->destroyed, 1), 1, "bpf_sk_storage_free() calls");
+	ASSERT_EQ(f->progs->data->omem_after_destroy, 0, "optmem after destroy");
+}
+
 static void teardown(struct fixture *f)
 {
-	sk_storage_teardown_faults__destroy(f->skel);
+	sk_storage_teardown_faults__destroy(f->maps);
 	if (f->sk >= 0)
 		close(f->sk);
+	sk_storage_teardown_faults__destroy(f->progs);
+	if (f->kmsg >= 0) {
+		kmsg_check(f->kmsg);
+		close(f->kmsg);
+	}
 }
 
 /*
  * The maps go first, with @times failures of map free's @lock; then the
- * socket. @uncharged: whether map free itself gives the charge back.
+ * socket. @retried: map free retries the lock until it gets it, and then
+ * unlinks, uncharges and frees both elements itself; otherwise it cannot
+ * unlink them from the socket's storage and leaves them to its destroy.
  */
-static void map_free_first(const char *lock, long times, bool uncharged)
+static void map_free_first(const char *lock, long times, bool retried)
 {
-	unsigned long taint = taint_flags();
 	struct fixture f;
 	int omem = -1, ms;
 
@@ -181,11 +315,11 @@ static void map_free_first(const char *lock, long times, bool uncharged)
 
 	if (!ASSERT_OK(arm(lock, times), "arm"))
 		goto out;
-	sk_storage_teardown_faults__destroy(f.skel);
-	f.skel = NULL;
+	sk_storage_teardown_faults__destroy(f.maps);
+	f.maps = NULL;
 	ASSERT_EQ(wait_consumed(lock), 0, "injected failures left");
-
-	if (uncharged) {
+	check_freed(&f, retried ? NR_ELEMS : 0, "elements freed by map free");
+	if (retried) {
 		for (ms = 0; ms < WAIT_MS; ms += 10) {
 			omem = optmem(f.sk);
 			if (omem == f.omem_before)
@@ -194,21 +328,26 @@ static void map_free_first(const char *lock, long times, bool uncharged)
 		}
 		ASSERT_EQ(omem, f.omem_before, "optmem after map free");
 	}
+
 	/* The socket's destroy finishes what map free left. */
 	close(f.sk);
 	f.sk = -1;
-	ASSERT_FALSE(new_warn(taint), "new WARN");
+	check_sk_freed(&f);
+	check_freed(&f, NR_ELEMS, "elements freed");
 out:
 	disarm(lock);
 	teardown(&f);
 }
 
-/* The socket goes first, with @times failures of destroy's @lock; then the maps. */
-static void destroy_first(const char *lock, long times)
+/*
+ * The socket goes first, with @times failures of destroy's @lock; then the
+ * maps. @retried: destroy retries the lock until it gets it, and then frees
+ * both elements itself; otherwise it cannot unlink them from the maps'
+ * buckets and leaves them to map free.
+ */
+static void destroy_first(const char *lock, long times, bool retried)
 {
-	unsigned long taint = taint_flags();
 	struct fixture f;
-	int ms;
 
 	if (!setup(&f))
 		goto out;
@@ -217,12 +356,14 @@ static void destroy_first(const char *lock, long times)
 		goto out;
 	close(f.sk);
 	f.sk = -1;
-	for (ms = 0; ms < WAIT_MS && !f.skel->bss->destroyed; ms += 10)
-		usleep(10000);
-	ASSERT_EQ(f.skel->bss->destroyed, 1, "bpf_sk_storage_free() calls");
-	ASSERT_EQ(f.skel->data->omem_after_destroy, 0, "optmem after destroy");
+	check_sk_freed(&f);
 	ASSERT_EQ(wait_consumed(lock), 0, "injected failures left");
-	ASSERT_FALSE(new_warn(taint), "new WARN");
+	check_freed(&f, retried ? NR_ELEMS : 0, "elements freed by destroy");
+
+	/* Map free finishes what destroy left. */
+	sk_storage_teardown_faults__destroy(f.maps);
+	f.maps = NULL;
+	check_freed(&f, NR_ELEMS, "elements freed");
 out:
 	disarm(lock);
 	teardown(&f);
@@ -243,10 +384,10 @@ void test_sk_storage_teardown_faults(void)
 	if (test__start_subtest("map_free_bucket_retried"))
 		map_free_first("map_free_bucket", 4, true);
 	if (test__start_subtest("destroy_storage_retried"))
-		destroy_first("destroy_storage", 2);
+		destroy_first("destroy_storage", 2, true);
 	/* Not retried: the other party finishes the elements. */
 	if (test__start_subtest("map_free_storage"))
 		map_free_first("map_free_storage", 2, false);
 	if (test__start_subtest("destroy_bucket"))
-		destroy_first("destroy_bucket", 2);
+		destroy_first("destroy_bucket", 2, false);
 }

@@ -3,10 +3,24 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+/*
+ * Each subtest opens this object twice: one instance creates sk_map_a and
+ * sk_map_b and loads no program, the other loads the programs and creates
+ * neither map, so that the maps can be freed while the programs watch.
+ */
+
 /* The socket under test, by SO_COOKIE, and what its destroy left behind. */
 __u64 cookie;
 int destroyed;
 int omem_after_destroy = -1;
+
+/* The maps under test, by id, set before their elements are created. */
+__u32 map_a_id;
+__u32 map_b_id;
+/* The sdata of the element created in each map; 0 once it was freed. */
+__u64 elem_sdata[2];
+/* How many of those elements were freed (passed to kvfree_call_rcu()). */
+int elems_freed;
 
 struct value {
 	__u64 data[8];
@@ -34,6 +48,46 @@ int BPF_PROG(sk_storage_freed, struct sock *sk)
 
 	destroyed++;
 	omem_after_destroy = sk->sk_omem_alloc.counter;
+	return 0;
+}
+
+/* Records the element that a bpf_map_update_elem() on a map under test created. */
+SEC("fexit/bpf_local_storage_update")
+int BPF_PROG(elem_created, void *owner, struct bpf_local_storage_map *smap,
+	     void *value, u64 map_flags, bool swap_uptrs,
+	     struct bpf_local_storage_data *sdata)
+{
+	__u32 id = smap->map.id;
+
+	/* Map ids start at 1: an unset id matches no map. */
+	if (id == map_a_id)
+		elem_sdata[0] = (__u64)sdata;
+	else if (id == map_b_id)
+		elem_sdata[1] = (__u64)sdata;
+	return 0;
+}
+
+static __always_inline void count_free(__u64 *slot, __u64 sdata)
+{
+	if (*slot != sdata)
+		return;
+	/* Counted once: the memory may be reused and freed again later. */
+	*slot = 0;
+	__sync_fetch_and_add(&elems_freed, 1);
+}
+
+/*
+ * Every free of an element, by either teardown, ends in kfree_rcu(), i.e.
+ * kvfree_call_rcu(&selem->rcu, selem).
+ */
+SEC("fentry/kvfree_call_rcu")
+int BPF_PROG(elem_freed, void *head, void *ptr)
+{
+	struct bpf_local_storage_elem *selem = ptr;
+	__u64 sdata = (__u64)&selem->sdata;
+
+	count_free(&elem_sdata[0], sdata);
+	count_free(&elem_sdata[1], sdata);
 	return 0;
 }
 
