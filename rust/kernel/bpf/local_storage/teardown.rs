@@ -94,9 +94,10 @@
 //!   (then available) storage lock would write into it. [`protocol::LEAKED`] again.
 //!
 //! Each of the four lock attempts can be failed on demand ([`fault`]); the selftest
-//! `sk_storage_teardown_faults` fails each of them on socket storage and checks that the
-//! socket's `sk_omem_alloc` returns to its value before the element was created and that no
-//! `WARN` fired, and `make check-debug` runs it under kmemleak.
+//! `sk_storage_teardown_faults` fails each of them on socket storage and checks, after each
+//! party, that the elements were freed (it counts them as they reach `kvfree_call_rcu()`), that
+//! the socket's `sk_omem_alloc` returns to its value before the elements were created, and that
+//! the kernel logged no `WARN` during the subtest; `make check-debug` runs it under kmemleak.
 //!
 //! C: [`kernel/bpf/bpf_local_storage.c`](srctree/kernel/bpf/bpf_local_storage.c)
 
