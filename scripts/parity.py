@@ -18,13 +18,13 @@ from report import SPLAT, TP_LINE, TP_SUMMARY, Expected  # noqa: E402
 
 def results(d):
     lines = (d / "output").read_text(errors="replace").splitlines() if (d / "output").exists() else []
+    summary = [l for l in lines if TP_SUMMARY.match(l)]
     if "All error logs:" in lines:
         lines = lines[:lines.index("All error logs:")]
     res = {}
     for m in map(TP_LINE.match, lines):
         if m:
             res[m["name"]] = {"OK": "pass", "FAIL": "fail", "SKIP": "skip"}[m["res"]]
-    summary = [l for l in lines if TP_SUMMARY.match(l)]
     rc = (d / "test_progs.rc").read_text().strip() if (d / "test_progs.rc").exists() else None
     dmesg = (d / "dmesg").read_text(errors="replace").splitlines() if (d / "dmesg").exists() else []
     splats = [l for l in dmesg if SPLAT.search(l)]

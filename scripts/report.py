@@ -114,6 +114,9 @@ def test_progs(d, lines, selectors, objects, skips):
     """test_progs' results, checked against its JSON, summary and exit
     status, and against the selectors asked for."""
     res, problems = [], []
+    # The summary comes last, after the failed tests' logs repeated under
+    # "All error logs:", whose result lines must not count twice.
+    summary = [m for m in map(TP_SUMMARY.match, lines) if m]
     if "All error logs:" in lines:
         lines = lines[:lines.index("All error logs:")]
     tops, subs = {}, {}
@@ -131,7 +134,6 @@ def test_progs(d, lines, selectors, objects, skips):
         detail = "not built" if extra == " (not built)" else ""
         res.append((f"test_progs/{test}", r, detail))
 
-    summary = [m for m in map(TP_SUMMARY.match, lines) if m]
     rc = (d / "test_progs.rc").read_text().strip() if (d / "test_progs.rc").exists() else None
     try:
         js = json.loads((d / "test_progs.json").read_text())
