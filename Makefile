@@ -19,7 +19,7 @@ CHECK_TORTURE_SECS ?= 10
 S := $(CURDIR)/scripts
 
 .PHONY: check-arm64 all setup tree base-tree kernel baseline selftests demo check check-debug lint \
-	kunit test vm bench torture variants parity clean
+	kunit test vm bench torture variants parity try-gate clean
 
 all: demo
 
@@ -115,6 +115,11 @@ bench: selftests baseline
 parity: selftests baseline
 	@$(S)/build-selftests.sh $(BASE)
 	@$(S)/parity.sh $(TREE) $(BASE) $(OUT)/parity
+
+# Each hole the gate closes, shown red on a copy of the tree broken on
+# purpose (patches/test/gate-*.patch).
+try-gate: selftests
+	@$(S)/try-gate.sh $(TREE)
 
 clean:
 	rm -rf out

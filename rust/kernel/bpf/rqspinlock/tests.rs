@@ -310,6 +310,10 @@ impl OwnerRun {
                 return Ok(run);
             }
             pr_info!("rqspinlock: the owner did not get its lock in 2 s, another round\n");
+            // Whatever kept the other CPU busy may be waiting for this one, which spent the
+            // round with preemption off: let it run before the next round (seen at boot, when
+            // every round of 30 s missed).
+            fsleep(Delta::from_millis(500));
         }
     }
 
