@@ -47,4 +47,4 @@ SECONDS=0
 run "$tree" "$out/$tree"
 rm -rf "$out/$base" && cp -r "$cached" "$out/$base"
 python3 "$here/parity.py" "$out/$base" "$out/$tree" --expected "$repo/config/expected-results" \
-	--tags "default,${ARCH:-x86_64}"
+	--tags "parity,default,${ARCH:-x86_64}"
