@@ -7,12 +7,12 @@
 # Each kernel runs the test_progs of its own tree (the same sources, but
 # for our two tests, built the same way: its bpf_testmod must match the
 # kernel it loads into). The baseline's results are kept in
-# $CACHE/parity/<key>, key: the base tree's commit, its .config and this
-# harness; they change only when one of those does, so a run on a changed
+# $CACHE/parity/<key>, key: the base tree's commit, its .config and the denied
+# tests; they change only when one of those does, so a run on a changed
 # kernel of ours boots only ours.
 #
-# PARITY_DENY adds tests to deny on both sides (comma list); every one of
-# them is in config/expected-results with its reason. Today:
+# PARITY_DENY: the tests denied on both sides (comma list); each one is
+# in config/expected-results with its reason. The default:
 # fentry_attach_stress, which panics the guest on both kernels.
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
@@ -33,7 +33,7 @@ run() { # TREE OUTDIR
 	echo "parity: $t: guest exited with $rc after $SECONDS s (console: $o/console.log)"
 }
 
-key=$( { git -C "$build/$base" rev-parse HEAD; cat "$build/$base/.config" "$here/parity.sh" "$here/parity.py";
+key=$( { git -C "$build/$base" rev-parse HEAD; cat "$build/$base/.config";
 	echo "$deny"; } | sha256sum | cut -c1-16)
 cached=$CACHE/parity/$base-$key
 if [ -s "$cached/test_progs.rc" ]; then
