@@ -8,9 +8,12 @@ ifneq ($(filter test_maps_one %/test_maps_one,$(MAKECMDGOALS)),)
 ifeq ($(strip $(TEST_MAPS_ONE_TESTS)),)
 $(error TEST_MAPS_ONE_TESTS names no map_tests/ test)
 endif
+# The binary is relinked when the list changes, not only its objects.
+$(shell echo '$(TEST_MAPS_ONE_TESTS)' | cmp -s - $(OUTPUT)/test_maps_one.list || \
+	echo '$(TEST_MAPS_ONE_TESTS)' > $(OUTPUT)/test_maps_one.list)
 endif
 
-$(OUTPUT)/test_maps_one: test_maps_one.c \
+$(OUTPUT)/test_maps_one: test_maps_one.c $(OUTPUT)/test_maps_one.list \
 			 $(patsubst %,$(OUTPUT)/%.test.o,$(TEST_MAPS_ONE_TESTS)) \
 			 $(BPFOBJ)
 	$(call msg,BINARY,,$@)
