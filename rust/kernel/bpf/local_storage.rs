@@ -28,13 +28,14 @@
 //!
 //! # Locks
 //!
-//! Two resilient queued spinlocks ([`RqSpinLock`]), always taken with interrupts saved and
-//! disabled: the storage lock `S` (`local_storage->lock`) protects the storage list, its cache
-//! and `mem_charge`; the bucket lock `B` (`b->lock`) protects a bucket list. `S` nests outside
-//! `B` and never the reverse (`storage::StorageGuard::lock_bucket()` is the only way to take
-//! both). Every acquisition can fail with `EDEADLK` or `ETIMEDOUT`; the error is returned to the
-//! helper or the system call, except where the C also swallows it: the cache insertion, and the
-//! teardown of an owner or a map, which cannot fail (`teardown`).
+//! Two resilient queued spinlocks, [`RqSpinLockIrqSave`]s (interrupts saved and disabled), both
+//! embedded in C structures and reached with [`Lock::from_raw`]: the storage lock `S`
+//! (`local_storage->lock`) protects the storage list, its cache and `mem_charge`; the bucket lock
+//! `B` (`b->lock`) protects a bucket list. `S` nests outside `B` and never the reverse
+//! (`storage::StorageGuard::lock_bucket()` is the only way to take both). Every acquisition can
+//! fail with `EDEADLK` or `ETIMEDOUT`; the error is returned to the helper or the system call,
+//! except where the C also swallows it: the cache insertion, and the teardown of an owner or a map,
+//! which cannot fail (`teardown`).
 //!
 //! An element of an owner's storage and all its replacements hash to the same bucket (the
 //! bucket is chosen by the *storage* pointer), so `update` swaps the old element for the new
@@ -80,7 +81,8 @@
 //!
 //! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
 //!
-//! [`RqSpinLock`]: crate::bpf::rqspinlock::RqSpinLock
+//! [`RqSpinLockIrqSave`]: crate::sync::RqSpinLockIrqSave
+//! [`Lock::from_raw`]: crate::sync::lock::Lock::from_raw
 
 use crate::{
     bindings,

@@ -25,16 +25,16 @@ use super::{
 };
 use crate::{
     bindings,
-    bpf::rqspinlock::{
-        IrqSaveGuard,
-        RqSpinLock, //
-    },
     cpumask::Cpumask,
     error::to_result,
     prelude::*,
     sync::{
         atomic::Atomic,
-        rcu, //
+        lock::Lock,
+        new_rqspinlock_irqsave,
+        rcu,
+        RqSpinLockIrqSave,
+        RqSpinLockIrqSaveGuard, //
     },
     types::Opaque,
 };
@@ -294,10 +294,10 @@ impl Bucket {
 
     /// `&b->lock`.
     #[inline]
-    fn lock(&self) -> &RqSpinLock {
+    fn lock(&self) -> &RqSpinLockIrqSave<()> {
         // SAFETY: By the type invariant the lock was initialised by `map_alloc`, and it lives as
         // long as the bucket; it is only taken through the rqspinlock API.
-        unsafe { RqSpinLock::from_raw(&raw mut (*self.0.get()).lock) }
+        unsafe { Lock::from_raw(&raw mut (*self.0.get()).lock) }
     }
 
     /// Takes the bucket lock with interrupts saved and disabled.
@@ -307,13 +307,27 @@ impl Bucket {
     /// lock held, use [`StorageGuard::lock_bucket`](super::storage::StorageGuard::lock_bucket).
     #[inline]
     pub(super) fn lock_irqsave(&self) -> Result<BucketGuard<'_>> {
-        let guard = self.lock().lock_irqsave()?;
+        let guard = self.lock().lock()?;
         // INVARIANT: `guard` holds the bucket's lock.
         Ok(BucketGuard {
             bucket: self,
             _guard: guard,
         })
     }
+}
+
+/// Initialises, in place, the rqspinlock of a bucket or a storage, which [`Lock::from_raw`] then
+/// reaches as an [`RqSpinLockIrqSave`].
+///
+/// # Safety
+///
+/// `slot` is valid for writes, and nobody uses the lock until this returns.
+pub(super) unsafe fn init_lock(slot: *mut bindings::rqspinlock_t) {
+    let slot = slot.cast::<RqSpinLockIrqSave<()>>();
+    // SAFETY: `RqSpinLockIrqSave<()>` has the layout of its lock state, `rqspinlock_t` (the
+    // property `Lock::from_raw` relies on); the caller gives us `slot`, which stays where it is
+    // (in the bucket array or the storage) until freed.
+    unsafe { pin_init::raw_init(slot, new_rqspinlock_irqsave!(())) };
 }
 
 /// The lock of a [`Bucket`], held: the bucket list may be changed.
@@ -324,7 +338,7 @@ impl Bucket {
 #[must_use = "the bucket lock is released when the guard is dropped"]
 pub(super) struct BucketGuard<'a> {
     bucket: &'a Bucket,
-    _guard: IrqSaveGuard<'a>,
+    _guard: RqSpinLockIrqSaveGuard<'a, ()>,
 }
 
 impl BucketGuard<'_> {
@@ -443,7 +457,7 @@ unsafe fn map_alloc(
         unsafe {
             let b = buckets.add(i);
             hlist::init_head(&raw mut (*b).list);
-            bindings::raw_res_spin_lock_init(&raw mut (*b).lock);
+            init_lock(&raw mut (*b).lock);
         }
     }
 

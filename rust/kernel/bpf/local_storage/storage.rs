@@ -21,6 +21,7 @@ use super::{
     },
     hlist,
     map::{
+        init_lock,
         Bucket,
         BucketGuard,
         Map, //
@@ -29,10 +30,6 @@ use super::{
 };
 use crate::{
     bindings,
-    bpf::rqspinlock::{
-        IrqSaveGuard,
-        RqSpinLock, //
-    },
     prelude::*,
     processor::cpu_relax,
     sync::{
@@ -43,6 +40,9 @@ use crate::{
             Release, //
         },
         barrier::smp_mb,
+        lock::Lock,
+        RqSpinLockIrqSave,
+        RqSpinLockIrqSaveGuard, //
     },
     types::Opaque,
 };
@@ -94,10 +94,10 @@ impl Storage {
 
     /// `&local_storage->lock`.
     #[inline]
-    fn lock(&self) -> &RqSpinLock {
+    fn lock(&self) -> &RqSpinLockIrqSave<()> {
         // SAFETY: By the type invariant the lock was initialised by `alloc()` and lives as long
         // as the storage; it is only taken through the rqspinlock API.
-        unsafe { RqSpinLock::from_raw(&raw mut (*self.as_raw()).lock) }
+        unsafe { Lock::from_raw(&raw mut (*self.as_raw()).lock) }
     }
 
     /// Takes the storage lock with interrupts saved and disabled. Fails with `EDEADLK` or
@@ -106,7 +106,7 @@ impl Storage {
     /// Never call it with a bucket lock held: `S` nests outside `B`.
     #[inline]
     pub(super) fn lock_irqsave(&self) -> Result<StorageGuard<'_>> {
-        let guard = self.lock().lock_irqsave()?;
+        let guard = self.lock().lock()?;
         // INVARIANT: `guard` holds the storage's lock.
         Ok(StorageGuard {
             storage: self,
@@ -322,7 +322,7 @@ impl Storage {
 #[must_use = "the storage lock is released when the guard is dropped"]
 pub(super) struct StorageGuard<'a> {
     storage: &'a Storage,
-    _guard: IrqSaveGuard<'a>,
+    _guard: RqSpinLockIrqSaveGuard<'a, ()>,
 }
 
 impl StorageGuard<'_> {
@@ -542,7 +542,7 @@ pub(super) unsafe fn alloc(owner: *mut c_void, smap: &Map, first: Selem<'_>) -> 
     // SAFETY: `raw` is a new, zeroed allocation of a storage, only known to us.
     unsafe {
         hlist::init_head(&raw mut (*raw).list);
-        bindings::raw_res_spin_lock_init(&raw mut (*raw).lock);
+        init_lock(&raw mut (*raw).lock);
         (*raw).owner = owner;
         (*raw).mem_charge = u64::from(STORAGE_SIZE);
         bindings::refcount_set(&raw mut (*raw).owner_refcnt, 1);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit tests of [`RqSpinLock`] and of the slow path behind it.
+//! KUnit tests of [`RqSpinLock`] and [`RqSpinLockIrqSave`], and of the slow path behind them.
 //!
 //! They run with whichever slow path is built (Rust with `CONFIG_BPF_RQSPINLOCK_RUST`, C
 //! otherwise) and on whichever path the machine takes: x86 guests that see a hypervisor but no
@@ -11,11 +11,7 @@
 //! The contended cases need two online CPUs: they run the other side in a kernel thread bound
 //! to the CPU the test is not running on.
 
-use super::{
-    contended_path_is_tas,
-    Guard,
-    RqSpinLock, //
-};
+use super::contended_path_is_tas;
 use crate::{
     bindings,
     cpu::CpuId,
@@ -31,8 +27,13 @@ use crate::{
             Relaxed,
             Release, //
         },
+        lock::Lock,
         Arc,
-        Completion, //
+        Completion,
+        RqSpinLock,
+        RqSpinLockGuard,
+        RqSpinLockIrqSave,
+        RqSpinLockIrqSaveGuard, //
     },
     time::{
         delay::fsleep,
@@ -40,6 +41,7 @@ use crate::{
         Instant,
         Monotonic, //
     },
+    types::Opaque,
 };
 use core::cell::UnsafeCell;
 
@@ -193,11 +195,53 @@ impl<F: FnOnce() + Send> Drop for PinnedThread<F> {
     }
 }
 
+/// One `rqspinlock_t`, taken through either backend: [`RqSpinLock`] or [`RqSpinLockIrqSave`].
+///
+/// # Invariants
+///
+/// `raw` is initialised.
+#[pin_data]
+struct TestLock {
+    #[pin]
+    raw: Opaque<bindings::rqspinlock_t>,
+}
+
+// SAFETY: The lock word is only accessed through the rqspinlock API, which any CPU may call.
+unsafe impl Send for TestLock {}
+
+// SAFETY: As for `Send`: every operation on the lock word is atomic.
+unsafe impl Sync for TestLock {}
+
+impl TestLock {
+    fn new() -> impl PinInit<Self> {
+        // INVARIANT: `raw_res_spin_lock_init()` initialises the lock.
+        pin_init!(Self {
+            raw <- Opaque::ffi_init(|slot| {
+                // SAFETY: `slot` is valid for writes for the duration of this closure.
+                unsafe { bindings::raw_res_spin_lock_init(slot) }
+            }),
+        })
+    }
+
+    fn lock(&self) -> Result<RqSpinLockGuard<'_, ()>> {
+        // SAFETY: By the type invariant the lock is initialised; it lives as long as `self` and
+        // is only taken through the two rqspinlock backends.
+        let lock: &RqSpinLock<()> = unsafe { Lock::from_raw(self.raw.get()) };
+        lock.lock()
+    }
+
+    fn lock_irqsave(&self) -> Result<RqSpinLockIrqSaveGuard<'_, ()>> {
+        // SAFETY: As in `lock()`.
+        let lock: &RqSpinLockIrqSave<()> = unsafe { Lock::from_raw(self.raw.get()) };
+        lock.lock()
+    }
+}
+
 /// Two locks taken in opposite orders on two CPUs, and what each side saw.
 #[pin_data]
 struct Abba {
     #[pin]
-    locks: [RqSpinLock; 2],
+    locks: [TestLock; 2],
     arrived: Atomic<i32>,
     ready: Atomic<i32>,
     met: [Atomic<i32>; 2],
@@ -208,7 +252,7 @@ struct Abba {
 impl Abba {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            locks <- pin_init::pin_init_array_from_fn(|_| RqSpinLock::new()),
+            locks <- pin_init::pin_init_array_from_fn(|_| TestLock::new()),
             arrived: Atomic::new(0),
             ready: Atomic::new(0),
             met: [Atomic::new(0), Atomic::new(0)],
@@ -260,7 +304,7 @@ impl Abba {
 #[pin_data]
 struct Holder {
     #[pin]
-    lock: RqSpinLock,
+    lock: TestLock,
     irqsave: bool,
     go: Atomic<i32>,
     held: Atomic<i32>,
@@ -320,7 +364,7 @@ impl OwnerRun {
     fn round(other: CpuId, irqsave: bool) -> Result<Self> {
         let holder = Arc::pin_init(
             pin_init!(Holder {
-                lock <- RqSpinLock::new(),
+                lock <- TestLock::new(),
                 irqsave,
                 go: Atomic::new(0),
                 held: Atomic::new(0),
@@ -328,8 +372,8 @@ impl OwnerRun {
             }),
             GFP_KERNEL,
         )?;
-        let stay = KBox::pin_init(RqSpinLock::new(), GFP_KERNEL)?;
-        let outer = KBox::pin_init(RqSpinLock::new(), GFP_KERNEL)?;
+        let stay = KBox::pin_init(TestLock::new(), GFP_KERNEL)?;
+        let outer = KBox::pin_init(TestLock::new(), GFP_KERNEL)?;
         let h = holder.clone();
         let thread = PinnedThread::spawn(other, move || h.hold())?;
 
@@ -392,7 +436,7 @@ mod cases {
             "queued"
         };
         pr_info!("rqspinlock: contended acquisitions take the {path} path\n");
-        let lock = KBox::pin_init(RqSpinLock::new(), GFP_KERNEL)?;
+        let lock = KBox::pin_init(TestLock::new(), GFP_KERNEL)?;
         let before = CpuState::now();
         for _ in 0..3 {
             drop(lock.lock()?);
@@ -404,7 +448,7 @@ mod cases {
 
     #[test]
     fn aa_is_edeadlk_at_once() -> Result {
-        let lock = KBox::pin_init(RqSpinLock::new(), GFP_KERNEL)?;
+        let lock = KBox::pin_init(TestLock::new(), GFP_KERNEL)?;
         let guard = lock.lock()?;
         let before = CpuState::now();
         // EDEADLK rather than ETIMEDOUT: the attempt found the lock in its own table instead of
@@ -432,9 +476,9 @@ mod cases {
         const N: usize = RES_NR_HELD + 3;
         let mut locks = KVec::with_capacity(N, GFP_KERNEL)?;
         for _ in 0..N {
-            locks.push(KBox::pin_init(RqSpinLock::new(), GFP_KERNEL)?, GFP_KERNEL)?;
+            locks.push(KBox::pin_init(TestLock::new(), GFP_KERNEL)?, GFP_KERNEL)?;
         }
-        let mut guards: KVec<Guard<'_>> = KVec::with_capacity(N, GFP_KERNEL)?;
+        let mut guards: KVec<RqSpinLockGuard<'_, ()>> = KVec::with_capacity(N, GFP_KERNEL)?;
         for lock in &locks {
             guards.push(lock.lock()?, GFP_KERNEL)?;
         }
