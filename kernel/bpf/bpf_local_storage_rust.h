@@ -5,12 +5,12 @@
  * With CONFIG_BPF_LOCAL_STORAGE_RUST, the functions of
  * include/linux/bpf_local_storage.h are implemented in
  * rust/kernel/bpf/local_storage/, as these rust_-prefixed functions, and
- * kernel/bpf/bpf_local_storage.c keeps the C names as thin wrappers around
- * them: the C functions keep their BTF (Rust objects are left out of vmlinux
+ * kernel/bpf/bpf_local_storage_rust.c keeps the C names as thin wrappers
+ * around them: the C functions keep their BTF (Rust objects are left out of vmlinux
  * BTF), which fentry/fexit programs need. Each has the prototype and the
  * contract of the function it implements.
  *
- * Included by kernel/bpf/bpf_local_storage.c and, for the signature checks
+ * Included by kernel/bpf/bpf_local_storage_rust.c and, for the signature checks
  * of #[export], by rust/bindings/bindings_helper.h.
  */
 #ifndef __KERNEL_BPF_LOCAL_STORAGE_RUST_H

@@ -4,28 +4,19 @@
  *
  * With CONFIG_BPF_RQSPINLOCK_RUST, resilient_queued_spin_lock_slowpath() and
  * resilient_tas_spin_lock() are implemented in rust/kernel/bpf/rqspinlock/.
- * The per-CPU data they share with the inline fast path stays defined in
- * kernel/bpf/rqspinlock.c; this header declares its accessors, and gathers
- * the private locking headers whose constants, types and inlines the Rust
- * code uses through bindgen and rust/helpers/bpf.c.
+ * The per-CPU data they share with the inline fast path is defined in C
+ * (rqspinlock_common.c, rqspinlock_rust.c); this header declares its
+ * accessors, and gathers the private locking headers whose constants, types
+ * and inlines the Rust code uses through bindgen and the Rust helpers.
  *
- * Included by kernel/bpf/rqspinlock.c, rust/bindings/bindings_helper.h and
- * rust/helpers/bpf.c.
+ * Included by kernel/bpf/rqspinlock_rust.c, rust/bindings/bindings_helper.h
+ * and the Rust helpers.
  */
 #ifndef __KERNEL_BPF_RQSPINLOCK_RUST_H
 #define __KERNEL_BPF_RQSPINLOCK_RUST_H
 
 #include <linux/percpu.h>
 #include <asm/rqspinlock.h>
-
-/*
- * The Rust waiting loops reproduce the generic res_smp_cond_load_acquire()
- * and arm64's. An architecture that defines its own needs a Rust
- * counterpart in rust/kernel/bpf/rqspinlock/wait.rs first.
- */
-#if defined(res_smp_cond_load_acquire) && !defined(CONFIG_ARM64)
-#error "rqspinlock: no Rust counterpart of this architecture's res_smp_cond_load_acquire()"
-#endif
 
 struct rqspinlock_held *rqspinlock_held_locks_ptr(int cpu);
 struct rqspinlock_held *rqspinlock_held_locks_this_cpu_ptr(void);

@@ -10,43 +10,10 @@
 
 #ifdef CONFIG_BPF_LOCAL_STORAGE_RUST
 #include <linux/bpf_local_storage.h>
-#include <linux/hash.h>
-#include <linux/list.h>
-#include <linux/rculist.h>
-#include <linux/refcount.h>
-#include <linux/sched.h>
 #include "../../kernel/bpf/bpf_local_storage_rust.h"
 #endif
 
 #ifdef CONFIG_BPF_SYSCALL
-__rust_helper void rust_helper_raw_res_spin_lock_init(rqspinlock_t *lock)
-{
-	raw_res_spin_lock_init(lock);
-}
-
-__rust_helper int rust_helper_raw_res_spin_lock(rqspinlock_t *lock)
-{
-	return raw_res_spin_lock(lock);
-}
-
-__rust_helper void rust_helper_raw_res_spin_unlock(rqspinlock_t *lock)
-{
-	raw_res_spin_unlock(lock);
-}
-
-__rust_helper int
-rust_helper_raw_res_spin_lock_irqsave(rqspinlock_t *lock, unsigned long *flags)
-{
-	return raw_res_spin_lock_irqsave(lock, *flags);
-}
-
-__rust_helper void
-rust_helper_raw_res_spin_unlock_irqrestore(rqspinlock_t *lock,
-					   unsigned long flags)
-{
-	raw_res_spin_unlock_irqrestore(lock, flags);
-}
-
 __rust_helper bool rust_helper_resilient_virt_spin_lock_enabled(void)
 {
 	return resilient_virt_spin_lock_enabled();
@@ -125,72 +92,6 @@ __rust_helper void rust_helper___lockevent_inc(enum lock_events event, bool cond
 
 #ifdef CONFIG_BPF_LOCAL_STORAGE_RUST
 /* For rust/kernel/bpf/local_storage/. */
-
-/* The RCU hash lists of storages and buckets. */
-__rust_helper void rust_helper_INIT_HLIST_HEAD(struct hlist_head *h)
-{
-	INIT_HLIST_HEAD(h);
-}
-
-__rust_helper int rust_helper_hlist_empty(const struct hlist_head *h)
-{
-	return hlist_empty(h);
-}
-
-__rust_helper int rust_helper_hlist_unhashed(const struct hlist_node *h)
-{
-	return hlist_unhashed(h);
-}
-
-__rust_helper int rust_helper_hlist_unhashed_lockless(const struct hlist_node *h)
-{
-	return hlist_unhashed_lockless(h);
-}
-
-__rust_helper bool rust_helper_hlist_is_singular_node(struct hlist_node *n,
-						      struct hlist_head *h)
-{
-	return hlist_is_singular_node(n, h);
-}
-
-__rust_helper void rust_helper_hlist_add_head_rcu(struct hlist_node *n,
-						  struct hlist_head *h)
-{
-	hlist_add_head_rcu(n, h);
-}
-
-__rust_helper void rust_helper_hlist_del_init_rcu(struct hlist_node *n)
-{
-	hlist_del_init_rcu(n);
-}
-
-/* select_bucket() */
-__rust_helper u32 rust_helper_hash_ptr(const void *ptr, unsigned int bits)
-{
-	return hash_ptr(ptr, bits);
-}
-
-/* The owner pin, owner_refcnt; the others are in refcount.c. */
-__rust_helper bool rust_helper_refcount_inc_not_zero(refcount_t *r)
-{
-	return refcount_inc_not_zero(r);
-}
-
-__rust_helper unsigned int rust_helper_refcount_read(const refcount_t *r)
-{
-	return refcount_read(r);
-}
-
-/* The bucket walk of map free. */
-__rust_helper bool rust_helper_need_resched(void)
-{
-	return need_resched();
-}
-
-__rust_helper int rust_helper_cond_resched(void)
-{
-	return cond_resched();
-}
 
 /*
  * Functions with CONFIG_MEMCG, macros without: bindgen only sees the

@@ -5,8 +5,8 @@
 //! The lock types are [`RqSpinLock`] and [`RqSpinLockIrqSave`] in [`kernel::sync`]; their
 //! fast path is the C inline `res_spin_lock()`. With `CONFIG_BPF_RQSPINLOCK_RUST` the slow path
 //! it calls, `resilient_queued_spin_lock_slowpath()` and the test-and-set fallback
-//! `resilient_tas_spin_lock()`, are the ones of this module, in place of
-//! `kernel/bpf/rqspinlock.c`'s; the KUnit tests run against whichever is built.
+//! `resilient_tas_spin_lock()`, are the ones of this module, and Kbuild leaves out
+//! `kernel/bpf/rqspinlock.c`; the KUnit tests run against whichever is built.
 //!
 //! [`RqSpinLock`]: crate::sync::RqSpinLock
 //! [`RqSpinLockIrqSave`]: crate::sync::RqSpinLockIrqSave

@@ -10,7 +10,7 @@
 //!
 //! This file also has the map operations shared by the four storage types: the checks at
 //! creation, allocation, freeing and memory accounting. Each storage type's `bpf_map_ops` stays
-//! in C and calls them through the C wrappers of `kernel/bpf/bpf_local_storage.c`.
+//! in C and calls them through the C wrappers of `kernel/bpf/bpf_local_storage_rust.c`.
 //!
 //! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
 

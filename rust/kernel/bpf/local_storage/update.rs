@@ -2,7 +2,7 @@
 
 //! Creating and updating an owner's element of a map: `bpf_local_storage_update()`.
 //!
-//! The C function `bpf_local_storage_update()` stays in `kernel/bpf/bpf_local_storage.c` as a
+//! The C function `bpf_local_storage_update()` is in `kernel/bpf/bpf_local_storage_rust.c`, a
 //! `noinline` wrapper of [`rust_bpf_local_storage_update`]: the selftests attach fentry and
 //! fexit programs to it by name, and read its arguments through its BTF.
 //!

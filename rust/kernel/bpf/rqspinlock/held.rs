@@ -9,8 +9,9 @@
 //! entries are stored; `cnt` keeps counting past them. The deadlock checks read the current
 //! CPU's table (AA) and every CPU's top entry (ABBA).
 //!
-//! The per-CPU variable is defined in C (`kernel/bpf/rqspinlock.c`) and shared with the C fast
-//! path, so this is only a view of it, through the accessors of `kernel/bpf/rqspinlock_rust.h`.
+//! The per-CPU variable is defined in C (`kernel/bpf/rqspinlock_common.c`) and shared with the C
+//! fast path, so this is only a view of it, through the accessors of
+//! `kernel/bpf/rqspinlock_rust.h`.
 //!
 //! C header: [`include/asm-generic/rqspinlock.h`](srctree/include/asm-generic/rqspinlock.h)
 

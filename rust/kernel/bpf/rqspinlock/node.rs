@@ -2,10 +2,10 @@
 
 //! The MCS queue nodes of rqspinlock waiters.
 //!
-//! Each CPU owns `_Q_MAX_NODES` (4) `struct qnode`s, `rqnodes` in `kernel/bpf/rqspinlock.c`:
-//! one per context that can nest a lock acquisition (task, softirq, hardirq, NMI). The C
-//! definition stays in C, because Rust cannot define per-CPU variables; Rust reaches it through
-//! the accessors declared in `kernel/bpf/rqspinlock_rust.h`. `rqnodes[0].mcs.count` is the
+//! Each CPU owns `_Q_MAX_NODES` (4) `struct qnode`s, `rqnodes` in `kernel/bpf/rqspinlock_rust.c`:
+//! one per context that can nest a lock acquisition (task, softirq, hardirq, NMI). They are
+//! defined in C, because Rust cannot define per-CPU variables; Rust reaches them through the
+//! accessors declared in `kernel/bpf/rqspinlock_rust.h`. `rqnodes[0].mcs.count` is the
 //! number of nodes in use on the CPU.
 //!
 //! C headers: [`kernel/locking/mcs_spinlock.h`](srctree/kernel/locking/mcs_spinlock.h),

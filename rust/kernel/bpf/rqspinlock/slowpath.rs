@@ -3,12 +3,12 @@
 //! The rqspinlock slow path and test-and-set fallback.
 //!
 //! The Rust implementation of `resilient_queued_spin_lock_slowpath()` and
-//! `resilient_tas_spin_lock()`, selected by `CONFIG_BPF_RQSPINLOCK_RUST` in place of the C ones
-//! in `kernel/bpf/rqspinlock.c`. They are called by the C fast path `res_spin_lock()` of
-//! `include/asm-generic/rqspinlock.h`, which stays an inline used by about ten C files and
-//! modules, and they share everything with it: the lock word, the per-CPU table of held locks,
-//! the per-CPU MCS nodes and the unlock. The algorithm, structure and names follow the C; the
-//! comments explain every memory-ordering choice.
+//! `resilient_tas_spin_lock()`, selected by `CONFIG_BPF_RQSPINLOCK_RUST` (Kbuild then builds
+//! `kernel/bpf/rqspinlock_rust.c` instead of `kernel/bpf/rqspinlock.c`). They are called by the C
+//! fast path `res_spin_lock()` of `include/asm-generic/rqspinlock.h`, which stays an inline used by
+//! about ten C files and modules, and they share everything with it: the lock word, the per-CPU
+//! table of held locks, the per-CPU MCS nodes and the unlock. The algorithm, structure and names
+//! follow the C; the comments explain every memory-ordering choice.
 //!
 //! A queued spinlock (MCS lock) whose acquisition can fail: -EDEADLK on an AA deadlock (at
 //! once) or an ABBA deadlock (checked at most every millisecond), -ETIMEDOUT after 250 ms as the

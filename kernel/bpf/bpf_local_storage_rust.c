@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * BPF local storage: the C side of the Rust core
+ *
+ * With CONFIG_BPF_LOCAL_STORAGE_RUST the core is in Rust, in
+ * rust/kernel/bpf/local_storage/, and Kbuild builds this file in place of
+ * bpf_local_storage.c. These wrappers keep the functions of
+ * include/linux/bpf_local_storage.h as C functions, with BTF: Rust objects
+ * are left out of vmlinux BTF, and tracing programs attach to these
+ * functions by name and read their arguments.
+ */
+#include <linux/bpf.h>
+#include <linux/bpf_local_storage.h>
+#include <linux/rcupdate_trace.h>
+#include <linux/rcupdate_wait.h>
+
+#include "bpf_local_storage_rust.h"
+
+struct bpf_local_storage_elem *
+bpf_selem_alloc(struct bpf_local_storage_map *smap, void *owner,
+		void *value, bool swap_uptrs)
+{
+	return rust_bpf_selem_alloc(smap, owner, value, swap_uptrs);
+}
+
+void bpf_selem_free(struct bpf_local_storage_elem *selem,
+		    bool reuse_now)
+{
+	rust_bpf_selem_free(selem, reuse_now);
+}
+
+void bpf_selem_link_storage_nolock(struct bpf_local_storage *local_storage,
+				   struct bpf_local_storage_elem *selem)
+{
+	rust_bpf_selem_link_storage_nolock(local_storage, selem);
+}
+
+int bpf_selem_link_map(struct bpf_local_storage_map *smap,
+		       struct bpf_local_storage *local_storage,
+		       struct bpf_local_storage_elem *selem)
+{
+	return rust_bpf_selem_link_map(smap, local_storage, selem);
+}
+
+int bpf_selem_unlink(struct bpf_local_storage_elem *selem)
+{
+	return rust_bpf_selem_unlink(selem);
+}
+
+void __bpf_local_storage_insert_cache(struct bpf_local_storage *local_storage,
+				      struct bpf_local_storage_map *smap,
+				      struct bpf_local_storage_elem *selem)
+{
+	rust_bpf_local_storage_insert_cache(local_storage, smap, selem);
+}
+
+int bpf_local_storage_alloc(void *owner,
+			    struct bpf_local_storage_map *smap,
+			    struct bpf_local_storage_elem *first_selem)
+{
+	return rust_bpf_local_storage_alloc(owner, smap, first_selem);
+}
+
+/*
+ * An fentry/fexit target of the selftests (task_ls_recursion,
+ * cgrp_ls_sleepable, task_local_storage): keep it a real function of its own.
+ */
+noinline struct bpf_local_storage_data *
+bpf_local_storage_update(void *owner, struct bpf_local_storage_map *smap,
+			 void *value, u64 map_flags, bool swap_uptrs)
+{
+	return rust_bpf_local_storage_update(owner, smap, value, map_flags,
+					     swap_uptrs);
+}
+
+int bpf_local_storage_map_alloc_check(union bpf_attr *attr)
+{
+	return rust_bpf_local_storage_map_alloc_check(attr);
+}
+
+int bpf_local_storage_map_check_btf(struct bpf_map *map,
+				    const struct btf *btf,
+				    const struct btf_type *key_type,
+				    const struct btf_type *value_type)
+{
+	return rust_bpf_local_storage_map_check_btf(map, btf, key_type,
+						    value_type);
+}
+
+u32 bpf_local_storage_destroy(struct bpf_local_storage *local_storage)
+{
+	return rust_bpf_local_storage_destroy(local_storage);
+}
+
+u64 bpf_local_storage_map_mem_usage(const struct bpf_map *map)
+{
+	return rust_bpf_local_storage_map_mem_usage(map);
+}
+
+struct bpf_map *
+bpf_local_storage_map_alloc(union bpf_attr *attr,
+			    struct bpf_local_storage_cache *cache)
+{
+	return rust_bpf_local_storage_map_alloc(attr, cache);
+}
+
+void bpf_local_storage_map_free(struct bpf_map *map,
+				struct bpf_local_storage_cache *cache)
+{
+	rust_bpf_local_storage_map_free(map, cache);
+}
+
+/* For the Rust code: see bpf_local_storage_rust.h. */
+void bpf_local_storage_call_rcu_tasks_trace(struct rcu_head *rhp,
+					    rcu_callback_t func)
+{
+	call_rcu_tasks_trace(rhp, func);
+}
+
+void bpf_local_storage_rcu_barrier_tasks_trace(void)
+{
+	rcu_barrier_tasks_trace();
+}
