@@ -91,6 +91,7 @@ use crate::{
 
 mod cache_idx;
 mod element;
+mod export;
 mod hlist;
 mod map;
 mod storage;

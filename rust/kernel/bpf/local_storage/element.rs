@@ -223,13 +223,6 @@ impl<'a> Selem<'a> {
         unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).state.counter) }
     }
 
-    /// `&selem->state`, for the C atomics the Rust API lacks (`atomic_or()`).
-    #[inline]
-    pub(super) fn state_raw(self) -> *mut bindings::atomic_t {
-        // SAFETY: As for `sdata()`.
-        unsafe { &raw mut (*self.as_raw()).state }
-    }
-
     /// `selem_linked_to_storage_lockless()`: a hint, exact only under the storage lock.
     #[inline]
     pub(super) fn linked_to_storage_lockless(self) -> bool {
@@ -495,7 +488,7 @@ impl Drop for NewSelem<'_> {
 ///
 /// `selem` was found by a lookup of a live map in a live owner's storage, in an RCU read-side
 /// critical section that the caller is still in.
-unsafe fn unlink(selem: Selem<'_>) -> Result {
+pub(super) unsafe fn unlink(selem: Selem<'_>) -> Result {
     // SAFETY: `in_nmi()` only reads the preemption count.
     if unsafe { bindings::in_nmi() } {
         return Err(EOPNOTSUPP);
@@ -552,102 +545,4 @@ unsafe fn unlink(selem: Selem<'_>) -> Result {
         unsafe { Storage::free(storage.as_raw(), false) };
     }
     Ok(())
-}
-
-/// `bpf_selem_alloc()`: returns the element, or NULL.
-///
-/// The caller owns the element and its `elem_size` charge: it frees it with `bpf_selem_free()`
-/// and uncharges it itself if it does not link it.
-///
-/// # Safety
-///
-/// `smap` is a live local storage map, `owner` a live owner of its storage type, `value` NULL or
-/// `value_size` readable (and with `swap_uptrs` writable) bytes.
-#[export]
-unsafe extern "C" fn rust_bpf_selem_alloc(
-    smap: *mut bindings::bpf_local_storage_map,
-    owner: *mut c_void,
-    value: *mut c_void,
-    swap_uptrs: bool,
-) -> *mut bindings::bpf_local_storage_elem {
-    // SAFETY: By the safety requirements.
-    let smap = unsafe { Map::from_raw(smap) };
-    // SAFETY: By the safety requirements.
-    match unsafe { NewSelem::alloc(smap, owner, value, swap_uptrs) } {
-        Some(selem) => selem.into_raw(),
-        None => ptr::null_mut(),
-    }
-}
-
-/// `bpf_selem_free()`.
-///
-/// # Safety
-///
-/// As for [`free`].
-#[export]
-unsafe extern "C" fn rust_bpf_selem_free(
-    selem: *mut bindings::bpf_local_storage_elem,
-    reuse_now: bool,
-) {
-    // SAFETY: By the safety requirements.
-    unsafe { free(selem, reuse_now) }
-}
-
-/// `bpf_selem_unlink()`: returns 0 or a negative errno.
-///
-/// # Safety
-///
-/// As for [`unlink`].
-#[export]
-unsafe extern "C" fn rust_bpf_selem_unlink(selem: *mut bindings::bpf_local_storage_elem) -> c_int {
-    // SAFETY: By the safety requirements, `selem` stays allocated during the call.
-    let selem = unsafe { Selem::from_raw(selem) };
-    // SAFETY: By the safety requirements.
-    match unsafe { unlink(selem) } {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `bpf_selem_link_map()`: adds `selem` to the bucket of `local_storage` in `smap`, under the
-/// bucket lock. Returns 0, or `-EDEADLK`/`-ETIMEDOUT` with nothing done.
-///
-/// # Safety
-///
-/// `selem` is an element of the live map `smap`, on no bucket list, that is (or is about to be)
-/// on the list of `local_storage`, and stays allocated while linked.
-#[export]
-unsafe extern "C" fn rust_bpf_selem_link_map(
-    smap: *mut bindings::bpf_local_storage_map,
-    local_storage: *mut bindings::bpf_local_storage,
-    selem: *mut bindings::bpf_local_storage_elem,
-) -> c_int {
-    // SAFETY: By the safety requirements.
-    let (smap, selem) = unsafe { (Map::from_raw(smap), Selem::from_raw(selem)) };
-    match smap.bucket(local_storage).lock_irqsave() {
-        Ok(bucket) => {
-            // SAFETY: The element is on no bucket list and its storage hashes to this bucket.
-            unsafe { bucket.link(selem) };
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `bpf_selem_link_storage_nolock()`: adds `selem` to the list of `local_storage` and counts
-/// its `elem_size` in the storage's `mem_charge`.
-///
-/// # Safety
-///
-/// `selem` is an element on no storage list, whose map is alive; the caller holds the lock of
-/// `local_storage`, or `local_storage` is not visible to anybody else yet (socket clone).
-#[export]
-unsafe extern "C" fn rust_bpf_selem_link_storage_nolock(
-    local_storage: *mut bindings::bpf_local_storage,
-    selem: *mut bindings::bpf_local_storage_elem,
-) {
-    // SAFETY: By the safety requirements.
-    let (storage, selem) = unsafe { (Storage::from_raw(local_storage), Selem::from_raw(selem)) };
-    // SAFETY: By the safety requirements.
-    unsafe { storage.link_nolock(selem) }
 }

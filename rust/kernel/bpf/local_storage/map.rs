@@ -227,6 +227,12 @@ impl Map {
         Some(unsafe { Atomic::from_ptr(slot) })
     }
 
+    /// `bpf_local_storage_map_mem_usage()`: the map and its buckets; elements are not counted.
+    pub(super) fn mem_usage(&self) -> u64 {
+        size_of::<bindings::bpf_local_storage_map>() as u64
+            + size_of::<bindings::bpf_local_storage_map_bucket>() as u64 * self.nbuckets() as u64
+    }
+
     /// `1 << bucket_log`.
     #[inline]
     fn nbuckets(&self) -> usize {
@@ -381,7 +387,7 @@ impl BucketGuard<'_> {
 ///
 /// No flags but `BPF_F_NO_PREALLOC` (required) and `BPF_F_CLONE`, no `max_entries`, an `int`
 /// key, a non-empty value, and BTF for both (user space dumps socket storage with it).
-fn map_alloc_check(attr: &bindings::bpf_attr__bindgen_ty_1) -> Result {
+pub(super) fn map_alloc_check(attr: &bindings::bpf_attr__bindgen_ty_1) -> Result {
     if attr.map_flags & !CREATE_FLAG_MASK != 0
         || attr.map_flags & bindings::BPF_F_NO_PREALLOC == 0
         || attr.max_entries != 0
@@ -403,7 +409,7 @@ fn map_alloc_check(attr: &bindings::bpf_attr__bindgen_ty_1) -> Result {
 /// # Safety
 ///
 /// `attr` points to the attributes of a map creation that passed [`map_alloc_check`].
-unsafe fn map_alloc(
+pub(super) unsafe fn map_alloc(
     attr: *mut bindings::bpf_attr,
     cache: &Cache,
 ) -> Result<*mut bindings::bpf_map> {
@@ -483,7 +489,7 @@ unsafe fn map_alloc(
 ///
 /// `map` is a local storage map of the storage type of `cache`, unreachable by new users, and
 /// freed by nobody else.
-unsafe fn map_free(map: *mut bindings::bpf_map, cache: &Cache) {
+pub(super) unsafe fn map_free(map: *mut bindings::bpf_map, cache: &Cache) {
     // SAFETY: The map is valid until we free it below, after the last use of `smap`.
     let smap = unsafe { Map::from_bpf_map(map) };
     cache.idx_free(smap.cache_idx());
@@ -519,93 +525,6 @@ unsafe fn map_free(map: *mut bindings::bpf_map, cache: &Cache) {
         bindings::kvfree((*smap).buckets.cast());
         bindings::bpf_map_area_free(smap.cast());
     }
-}
-
-/// `bpf_local_storage_map_alloc_check()`.
-///
-/// # Safety
-///
-/// `attr` points to valid map creation attributes.
-#[export]
-unsafe extern "C" fn rust_bpf_local_storage_map_alloc_check(
-    attr: *mut bindings::bpf_attr,
-) -> c_int {
-    // SAFETY: `attr` is valid, and map creation uses the first member of the union.
-    let attr = unsafe { &(*attr).__bindgen_anon_1 };
-    match map_alloc_check(attr) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `bpf_local_storage_map_alloc()`: returns the new map or an `ERR_PTR()`.
-///
-/// # Safety
-///
-/// `attr` points to map creation attributes that passed the check; `cache` is the storage
-/// type's `DEFINE_BPF_STORAGE_CACHE()` object.
-#[export]
-unsafe extern "C" fn rust_bpf_local_storage_map_alloc(
-    attr: *mut bindings::bpf_attr,
-    cache: *mut bindings::bpf_local_storage_cache,
-) -> *mut bindings::bpf_map {
-    // SAFETY: By the safety requirements.
-    let cache = unsafe { Cache::from_raw(cache) };
-    // SAFETY: By the safety requirements.
-    match unsafe { map_alloc(attr, cache) } {
-        Ok(map) => map,
-        Err(e) => e.to_ptr(),
-    }
-}
-
-/// `bpf_local_storage_map_free()`.
-///
-/// # Safety
-///
-/// `map` is a local storage map allocated with `cache`, that nothing can reach any more (its
-/// `map_free` operation is being called); `cache` is the storage type's cache object.
-#[export]
-unsafe extern "C" fn rust_bpf_local_storage_map_free(
-    map: *mut bindings::bpf_map,
-    cache: *mut bindings::bpf_local_storage_cache,
-) {
-    // SAFETY: By the safety requirements.
-    let cache = unsafe { Cache::from_raw(cache) };
-    // SAFETY: By the safety requirements.
-    unsafe { map_free(map, cache) }
-}
-
-/// `bpf_local_storage_map_check_btf()`: the key must be a 32-bit integer.
-///
-/// # Safety
-///
-/// `key_type` points to a valid BTF type.
-#[export]
-unsafe extern "C" fn rust_bpf_local_storage_map_check_btf(
-    _map: *mut bindings::bpf_map,
-    _btf: *const bindings::btf,
-    key_type: *const bindings::btf_type,
-    _value_type: *const bindings::btf_type,
-) -> c_int {
-    // SAFETY: `key_type` is valid by the safety requirements.
-    if unsafe { bindings::btf_type_is_i32(key_type) } {
-        0
-    } else {
-        EINVAL.to_errno()
-    }
-}
-
-/// `bpf_local_storage_map_mem_usage()`: the map and its buckets; elements are not counted.
-///
-/// # Safety
-///
-/// `map` is a valid local storage map.
-#[export]
-unsafe extern "C" fn rust_bpf_local_storage_map_mem_usage(map: *const bindings::bpf_map) -> u64 {
-    // SAFETY: `map` is a valid local storage map by the safety requirements.
-    let smap = unsafe { Map::from_bpf_map(map.cast_mut()) };
-    size_of::<bindings::bpf_local_storage_map>() as u64
-        + size_of::<bindings::bpf_local_storage_map_bucket>() as u64 * smap.nbuckets() as u64
 }
 
 #[cfg(CONFIG_RUST_BPF_KUNIT_TEST)]

@@ -41,6 +41,7 @@ use crate::{
         },
         barrier::smp_mb,
         lock::Lock,
+        Refcount,
         RqSpinLockIrqSave,
         RqSpinLockIrqSaveGuard, //
     },
@@ -151,9 +152,10 @@ impl Storage {
     /// `&local_storage->owner_refcnt`: 1 while the owner lives, plus one per map free that has
     /// pinned the owner to uncharge it.
     #[inline]
-    fn owner_refcnt(&self) -> *mut bindings::refcount_t {
-        // SAFETY: A projection to a member of the valid storage.
-        unsafe { &raw mut (*self.as_raw()).owner_refcnt }
+    fn owner_refcnt(&self) -> &Refcount {
+        // SAFETY: `owner_refcnt` is an initialised `refcount_t` of the valid storage, only
+        // accessed as a refcount.
+        unsafe { Refcount::from_raw(&raw mut (*self.as_raw()).owner_refcnt) }
     }
 
     /// Pins the owner: `refcount_inc_not_zero(&owner_refcnt)`. Fails once `destroy()` has
@@ -163,16 +165,15 @@ impl Storage {
     /// the count to drop to 0 ([`Storage::release_owner_and_wait`]).
     #[inline]
     fn pin_owner(&self) -> bool {
-        // SAFETY: `owner_refcnt` is an initialised `refcount_t` of the valid storage.
-        unsafe { bindings::refcount_inc_not_zero(self.owner_refcnt()) }
+        self.owner_refcnt().inc_not_zero()
     }
 
     /// Releases a pin of [`Storage::pin_owner`]: `refcount_dec()`, a release operation that
     /// orders our updates of `mem_charge` before `destroy()` reads it.
     #[inline]
     fn unpin_owner(&self) {
-        // SAFETY: As for `pin_owner()`; we hold a pin, so the count does not reach 0 here.
-        unsafe { bindings::refcount_dec(self.owner_refcnt()) }
+        // We hold a pin, so the count does not reach 0 here.
+        self.owner_refcnt().dec();
     }
 
     /// Drops the owner's reference and waits for the pins of concurrent map frees: the end of
@@ -181,15 +182,13 @@ impl Storage {
     /// Afterwards, no map free touches the owner or `mem_charge` any more, and this CPU sees
     /// their updates of `mem_charge`.
     pub(super) fn release_owner_and_wait(&self) {
-        // SAFETY: As for `pin_owner()`.
-        if unsafe { bindings::refcount_dec_and_test(self.owner_refcnt()) } {
+        if self.owner_refcnt().dec_and_test() {
             // Acquire on reaching 0: every unpin (release) happened before.
             return;
         }
         // A map free holds a pin: spin, as it only holds it for a few instructions under the
         // storage lock (interrupts off), and we cannot sleep (callers are in RCU read sections).
-        // SAFETY: As for `pin_owner()`.
-        while unsafe { bindings::refcount_read(self.owner_refcnt()) } != 0 {
+        while self.owner_refcnt().read() != 0 {
             cpu_relax();
         }
         // Pairs with the release of `unpin_owner()`: the loads of the loop read its store, and
@@ -545,7 +544,9 @@ pub(super) unsafe fn alloc(owner: *mut c_void, smap: &Map, first: Selem<'_>) -> 
         init_lock(&raw mut (*raw).lock);
         (*raw).owner = owner;
         (*raw).mem_charge = u64::from(STORAGE_SIZE);
-        bindings::refcount_set(&raw mut (*raw).owner_refcnt, 1);
+        (&raw mut (*raw).owner_refcnt)
+            .cast::<Refcount>()
+            .write(Refcount::new(1));
     }
     // INVARIANT: Initialised just above.
     // SAFETY: `raw` is valid until freed below, by us.
@@ -583,55 +584,4 @@ pub(super) unsafe fn alloc(owner: *mut c_void, smap: &Map, first: Selem<'_>) -> 
         return Err(e);
     }
     Ok(())
-}
-
-/// `bpf_local_storage_alloc()`: returns 0 or a negative errno.
-///
-/// # Safety
-///
-/// `owner` is a live owner of the storage type of the live map `smap`, and `first_selem` a new
-/// element of `smap`, owned by the caller. The caller is in an RCU read-side critical section.
-#[export]
-unsafe extern "C" fn rust_bpf_local_storage_alloc(
-    owner: *mut c_void,
-    smap: *mut bindings::bpf_local_storage_map,
-    first_selem: *mut bindings::bpf_local_storage_elem,
-) -> c_int {
-    // SAFETY: By the safety requirements.
-    let (smap, first) = unsafe { (Map::from_raw(smap), Selem::from_raw(first_selem)) };
-    // SAFETY: By the safety requirements.
-    match unsafe { alloc(owner, smap, first) } {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// `__bpf_local_storage_insert_cache()`: caches `selem` in `local_storage` for `smap` lookups,
-/// under the storage lock; silently skipped if the lock cannot be taken (the lookup that found
-/// the element still succeeds).
-///
-/// # Safety
-///
-/// Called by `bpf_local_storage_lookup()` on an element of `smap` it found on the list of
-/// `local_storage`, in the RCU read-side critical section of the lookup.
-#[export]
-unsafe extern "C" fn rust_bpf_local_storage_insert_cache(
-    local_storage: *mut bindings::bpf_local_storage,
-    smap: *mut bindings::bpf_local_storage_map,
-    selem: *mut bindings::bpf_local_storage_elem,
-) {
-    // SAFETY: By the safety requirements the three are valid for the call.
-    let (storage, smap, selem) = unsafe {
-        (
-            Storage::from_raw(local_storage),
-            Map::from_raw(smap),
-            Selem::from_raw(selem),
-        )
-    };
-    let Ok(guard) = storage.lock_irqsave() else {
-        return;
-    };
-    // SAFETY: `selem` was found on this storage's list (it may have left it since), and
-    // `smap` is its map.
-    unsafe { guard.cache_insert(smap, selem) };
 }

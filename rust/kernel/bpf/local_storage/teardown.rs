@@ -32,12 +32,11 @@
 //!
 //! # Memory ordering
 //!
-//! - The bits are set with a relaxed `atomic_or()` (`bindings::atomic_or()`: the Rust atomics
-//!   have no `or`). No ordering is needed: it only records that this party is done. Both parties
-//!   are in RCU read-side critical sections, and the element is freed with `kfree_rcu()`, so
-//!   whatever a party still does to the element after (or, reordered, before) its `or` completes
-//!   before the memory is reused; the list changes were made under the locks, which order them
-//!   for every later holder.
+//! - The bits are set with a relaxed `or` ([`Atomic::or`]). No ordering is needed: it only records
+//!   that this party is done. Both parties are in RCU read-side critical sections, and the element
+//!   is freed with `kfree_rcu()`, so whatever a party still does to the element after (or,
+//!   reordered, before) its `or` completes before the memory is reused; the list changes were made
+//!   under the locks, which order them for every later holder.
 //! - The `SELEM_UNLINKED` to `SELEM_TOFREE` transition is a fully ordered `cmpxchg()`, as in C;
 //!   its atomicity alone ensures a single winner.
 //! - The winner frees the element without looking at its special fields: they were freed by the
@@ -100,6 +99,8 @@
 //! the kernel logged no `WARN` during the subtest; `make check-debug` runs it under kmemleak.
 //!
 //! C: [`kernel/bpf/bpf_local_storage.c`](srctree/kernel/bpf/bpf_local_storage.c)
+//!
+//! [`Atomic::or`]: crate::sync::atomic::Atomic::or
 
 mod fault;
 mod protocol;
@@ -123,13 +124,12 @@ use crate::{
     processor::cpu_relax,
     sync::{
         atomic::{
-            AtomicFlag,
             Full,
             Relaxed, //
         },
         rcu,
     },
-    warn_on,
+    warn_on_once,
 };
 use core::ptr;
 use protocol::{
@@ -143,19 +143,6 @@ use protocol::{
     TOFREE,
     UNLINKED, //
 };
-
-/// `WARN_ON_ONCE()` of map free giving up on a bucket lock.
-static MAP_FREE_LEAK_WARNED: AtomicFlag = AtomicFlag::new(false);
-
-/// `WARN_ON_ONCE()` of destroy giving up on a storage lock.
-static DESTROY_LEAK_WARNED: AtomicFlag = AtomicFlag::new(false);
-
-/// Warns the first time `once` is passed.
-fn warn_once(once: &AtomicFlag) {
-    if !once.xchg(true, Relaxed) {
-        warn_on!(true);
-    }
-}
 
 /// One attempt of `side` at a lock: `lock()`, unless fault injection fails it first.
 fn try_lock<G>(side: Side, kind: LockKind, lock: impl FnOnce() -> Result<G>) -> Result<G> {
@@ -183,17 +170,15 @@ fn lock_spinning<G>(side: Side, kind: LockKind, mut lock: impl FnMut() -> Result
     }
 }
 
-/// Ends a pass: sets the state bits and frees the element if this pass must.
-fn finish(selem: Selem<'_>, pass: Pass, leak_warned: &AtomicFlag) {
+/// Ends a pass: sets the state bits and frees the element if this pass must. Returns whether
+/// the pass leaked the element, for the caller's `WARN_ON_ONCE()`.
+#[must_use = "a leak must be reported"]
+fn finish(selem: Selem<'_>, pass: Pass) -> bool {
     let end = pass.finish();
-    if end.leaked {
-        warn_once(leak_warned);
-    }
 
     if end.state_bits != 0 {
         // Relaxed `or`: see "Memory ordering" in the module docs.
-        // SAFETY: `state` is an `atomic_t` of the live element.
-        unsafe { bindings::atomic_or(end.state_bits, selem.state_raw()) };
+        selem.state().or(end.state_bits, Relaxed);
     }
 
     let free = match end.free {
@@ -209,6 +194,7 @@ fn finish(selem: Selem<'_>, pass: Pass, leak_warned: &AtomicFlag) {
         // protocol has one winner.
         unsafe { element::kfree_rcu(selem.as_raw()) };
     }
+    end.leaked
 }
 
 /// The map side of either party's pass, under the bucket lock: unlinks `selem` from the bucket
@@ -288,7 +274,8 @@ unsafe fn unlink_nofail_destroy(storage: &Storage, selem: Selem<'_>) {
         }
     }
 
-    finish(selem, pass, &DESTROY_LEAK_WARNED);
+    // Destroy gave up on the storage lock.
+    warn_on_once!(finish(selem, pass));
 
     if free_storage {
         // SAFETY: The last element left the storage of a dying owner: nobody finds the storage
@@ -380,7 +367,8 @@ unsafe fn unlink_nofail_map_free(
         }
     }
 
-    finish(selem, pass, &MAP_FREE_LEAK_WARNED);
+    // Map free gave up on the bucket lock.
+    warn_on_once!(finish(selem, pass));
 
     if free_storage {
         // SAFETY: The last element left the storage, whose owner pointer `unlink_misc()`
@@ -460,7 +448,7 @@ pub(super) unsafe fn drain_map(smap: &Map) {
 /// `storage` is the storage of an owner that is being freed: no program or system call can add
 /// or remove its elements any more. The caller is in a regular RCU read-side critical section
 /// that it entered before reading the owner's pointer to `storage`.
-unsafe fn destroy(storage: &Storage) -> u32 {
+pub(super) unsafe fn destroy(storage: &Storage) -> u32 {
     // SAFETY: We are in an RCU read section that keeps the nodes allocated.
     let mut node = unsafe { hlist::first_rcu(storage.list()) };
     while !node.is_null() {
@@ -480,20 +468,4 @@ unsafe fn destroy(storage: &Storage) -> u32 {
     let charge = unsafe { storage.remaining_charge() };
     // CAST: The C function returns the `u64` as a `u32`; a storage never holds 4 GiB of charge.
     charge as u32
-}
-
-/// `bpf_local_storage_destroy()`.
-///
-/// # Safety
-///
-/// As for [`destroy`].
-#[export]
-unsafe extern "C" fn rust_bpf_local_storage_destroy(
-    local_storage: *mut bindings::bpf_local_storage,
-) -> u32 {
-    // SAFETY: The storage is valid during the caller's RCU read section, by the safety
-    // requirements.
-    let storage = unsafe { Storage::from_raw(local_storage) };
-    // SAFETY: By the safety requirements.
-    unsafe { destroy(storage) }
 }

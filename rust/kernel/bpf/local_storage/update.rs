@@ -92,7 +92,7 @@ unsafe fn copy_locked(
 ///   call (the callers hold a reference, or check that it is not dying).
 /// - `value` points to `value_size` readable bytes (writable with `swap_uptrs`).
 /// - The caller is in an RCU read-side critical section (regular or Tasks Trace).
-unsafe fn update(
+pub(super) unsafe fn update(
     owner: *mut c_void,
     smap: &Map,
     value: *mut c_void,
@@ -214,28 +214,6 @@ unsafe fn update(
     drop(old);
 
     Ok(sdata)
-}
-
-/// `bpf_local_storage_update()`: returns the element's data or an `ERR_PTR()`.
-///
-/// # Safety
-///
-/// As for [`update`], with `smap` a live local storage map.
-#[export]
-unsafe extern "C" fn rust_bpf_local_storage_update(
-    owner: *mut c_void,
-    smap: *mut bindings::bpf_local_storage_map,
-    value: *mut c_void,
-    map_flags: u64,
-    swap_uptrs: bool,
-) -> *mut bindings::bpf_local_storage_data {
-    // SAFETY: By the safety requirements.
-    let smap = unsafe { Map::from_raw(smap) };
-    // SAFETY: By the safety requirements.
-    match unsafe { update(owner, smap, value, map_flags, swap_uptrs) } {
-        Ok(sdata) => sdata,
-        Err(e) => e.to_ptr(),
-    }
 }
 
 #[cfg(CONFIG_RUST_BPF_KUNIT_TEST)]

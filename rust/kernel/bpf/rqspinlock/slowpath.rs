@@ -45,6 +45,7 @@ use super::{
 };
 use crate::{
     bindings,
+    error::from_result,
     prelude::*,
     processor::cpu_relax,
     sync::atomic::Full, //
@@ -99,15 +100,6 @@ use crate::{
     },
 };
 
-/// Converts the result of an acquisition to the C return value: 0, -EDEADLK or -ETIMEDOUT.
-#[inline(always)]
-fn to_errno(ret: Result) -> c_int {
-    match ret {
-        Ok(()) => 0,
-        Err(err) => err.to_errno(),
-    }
-}
-
 /// `out:` (and `err_release_entry:`): gives up the acquisition with `err`, popping its
 /// held-locks entry.
 #[inline(always)]
@@ -140,7 +132,8 @@ unsafe extern "C" fn resilient_tas_spin_lock(lock: *mut bindings::rqspinlock_t) 
     // when queued spinlocks are disabled, or from the slow path, after the fast path grabbed it.
     let entry = unsafe { HeldEntry::assume_grabbed() };
 
-    to_errno(tas_spin_lock(lock, entry))
+    // 0, -EDEADLK or -ETIMEDOUT.
+    from_result(|| tas_spin_lock(lock, entry).map(|()| 0))
 }
 
 /// The body of [`resilient_tas_spin_lock`].
@@ -207,7 +200,8 @@ unsafe extern "C" fn resilient_queued_spin_lock_slowpath(
     // caller (the deadlock detection entry is already held after failing the fast path).
     let entry = unsafe { HeldEntry::assume_grabbed() };
 
-    to_errno(queued_spin_lock_slowpath(lock, entry, val))
+    // 0, -EDEADLK or -ETIMEDOUT.
+    from_result(|| queued_spin_lock_slowpath(lock, entry, val).map(|()| 0))
 }
 
 /// `resilient_virt_spin_lock(lock)`: [`resilient_tas_spin_lock`] on x86 with `CONFIG_PARAVIRT`

@@ -221,13 +221,7 @@ impl<'a> LockWord<'a> {
         if _Q_PENDING_BITS == 8 {
             self.byte(field::PENDING).store(0, Relaxed);
         } else {
-            // SAFETY: `lock->val` is a valid `atomic_t` (see `Self::val`).
-            unsafe {
-                bindings::atomic_andnot(
-                    _Q_PENDING_VAL as i32,
-                    self.val().as_ptr().cast::<bindings::atomic_t>(),
-                )
-            };
+            self.val().andnot(_Q_PENDING_VAL, Relaxed);
         }
     }
 

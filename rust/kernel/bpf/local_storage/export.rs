@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The entry points of the local-storage core, for C: the functions of
+//! `kernel/bpf/bpf_local_storage_rust.h`, in its order.
+//!
+//! Each converts the C arguments into the core's types, calls the core, and converts its
+//! [`Result`] back into a C return value. `kernel/bpf/bpf_local_storage_rust.c` wraps each in the
+//! C function of `include/linux/bpf_local_storage.h` that it implements, which keeps the C name
+//! and its BTF.
+//!
+//! C header: [`kernel/bpf/bpf_local_storage_rust.h`](srctree/kernel/bpf/bpf_local_storage_rust.h)
+
+use super::{
+    cache_idx::Cache,
+    element::{
+        self,
+        NewSelem,
+        Selem, //
+    },
+    map::{
+        self,
+        Map, //
+    },
+    storage::{
+        self,
+        Storage, //
+    },
+    teardown, update,
+};
+use crate::{
+    bindings,
+    error::from_result,
+    prelude::*, //
+};
+use core::ptr;
+
+/// `bpf_local_storage_map_alloc_check()`.
+///
+/// # Safety
+///
+/// `attr` points to valid map creation attributes.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_map_alloc_check(
+    attr: *mut bindings::bpf_attr,
+) -> c_int {
+    // SAFETY: `attr` is valid, and map creation uses the first member of the union.
+    let attr = unsafe { &(*attr).__bindgen_anon_1 };
+    from_result(|| {
+        map::map_alloc_check(attr)?;
+        Ok(0)
+    })
+}
+
+/// `bpf_local_storage_map_alloc()`: returns the new map or an `ERR_PTR()`.
+///
+/// # Safety
+///
+/// `attr` points to map creation attributes that passed the check; `cache` is the storage
+/// type's `DEFINE_BPF_STORAGE_CACHE()` object.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_map_alloc(
+    attr: *mut bindings::bpf_attr,
+    cache: *mut bindings::bpf_local_storage_cache,
+) -> *mut bindings::bpf_map {
+    // SAFETY: By the safety requirements.
+    let cache = unsafe { Cache::from_raw(cache) };
+    // SAFETY: By the safety requirements.
+    match unsafe { map::map_alloc(attr, cache) } {
+        Ok(map) => map,
+        Err(e) => e.to_ptr(),
+    }
+}
+
+/// `bpf_local_storage_map_free()`.
+///
+/// # Safety
+///
+/// `map` is a local storage map allocated with `cache`, that nothing can reach any more (its
+/// `map_free` operation is being called); `cache` is the storage type's cache object.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_map_free(
+    map: *mut bindings::bpf_map,
+    cache: *mut bindings::bpf_local_storage_cache,
+) {
+    // SAFETY: By the safety requirements.
+    let cache = unsafe { Cache::from_raw(cache) };
+    // SAFETY: By the safety requirements.
+    unsafe { map::map_free(map, cache) }
+}
+
+/// `bpf_local_storage_map_check_btf()`: the key must be a 32-bit integer.
+///
+/// # Safety
+///
+/// `key_type` points to a valid BTF type.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_map_check_btf(
+    _map: *mut bindings::bpf_map,
+    _btf: *const bindings::btf,
+    key_type: *const bindings::btf_type,
+    _value_type: *const bindings::btf_type,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: `key_type` is valid by the safety requirements.
+        if !unsafe { bindings::btf_type_is_i32(key_type) } {
+            return Err(EINVAL);
+        }
+        Ok(0)
+    })
+}
+
+/// `bpf_local_storage_map_mem_usage()`: the map and its buckets; elements are not counted.
+///
+/// # Safety
+///
+/// `map` is a valid local storage map.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_map_mem_usage(map: *const bindings::bpf_map) -> u64 {
+    // SAFETY: `map` is a valid local storage map by the safety requirements.
+    let smap = unsafe { Map::from_bpf_map(map.cast_mut()) };
+    smap.mem_usage()
+}
+
+/// `__bpf_local_storage_insert_cache()`: caches `selem` in `local_storage` for `smap` lookups,
+/// under the storage lock; silently skipped if the lock cannot be taken (the lookup that found
+/// the element still succeeds).
+///
+/// # Safety
+///
+/// Called by `bpf_local_storage_lookup()` on an element of `smap` it found on the list of
+/// `local_storage`, in the RCU read-side critical section of the lookup.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_insert_cache(
+    local_storage: *mut bindings::bpf_local_storage,
+    smap: *mut bindings::bpf_local_storage_map,
+    selem: *mut bindings::bpf_local_storage_elem,
+) {
+    // SAFETY: By the safety requirements the three are valid for the call.
+    let (storage, smap, selem) = unsafe {
+        (
+            Storage::from_raw(local_storage),
+            Map::from_raw(smap),
+            Selem::from_raw(selem),
+        )
+    };
+    let Ok(guard) = storage.lock_irqsave() else {
+        return;
+    };
+    // SAFETY: `selem` was found on this storage's list (it may have left it since), and
+    // `smap` is its map.
+    unsafe { guard.cache_insert(smap, selem) };
+}
+
+/// `bpf_local_storage_destroy()`.
+///
+/// # Safety
+///
+/// As for [`teardown::destroy`].
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_destroy(
+    local_storage: *mut bindings::bpf_local_storage,
+) -> u32 {
+    // SAFETY: The storage is valid during the caller's RCU read section, by the safety
+    // requirements.
+    let storage = unsafe { Storage::from_raw(local_storage) };
+    // SAFETY: By the safety requirements.
+    unsafe { teardown::destroy(storage) }
+}
+
+/// `bpf_selem_link_storage_nolock()`: adds `selem` to the list of `local_storage` and counts
+/// its `elem_size` in the storage's `mem_charge`.
+///
+/// # Safety
+///
+/// `selem` is an element on no storage list, whose map is alive; the caller holds the lock of
+/// `local_storage`, or `local_storage` is not visible to anybody else yet (socket clone).
+#[export]
+unsafe extern "C" fn rust_bpf_selem_link_storage_nolock(
+    local_storage: *mut bindings::bpf_local_storage,
+    selem: *mut bindings::bpf_local_storage_elem,
+) {
+    // SAFETY: By the safety requirements.
+    let (storage, selem) = unsafe { (Storage::from_raw(local_storage), Selem::from_raw(selem)) };
+    // SAFETY: By the safety requirements.
+    unsafe { storage.link_nolock(selem) }
+}
+
+/// `bpf_selem_unlink()`: returns 0 or a negative errno.
+///
+/// # Safety
+///
+/// As for [`element::unlink`].
+#[export]
+unsafe extern "C" fn rust_bpf_selem_unlink(selem: *mut bindings::bpf_local_storage_elem) -> c_int {
+    // SAFETY: By the safety requirements, `selem` stays allocated during the call.
+    let selem = unsafe { Selem::from_raw(selem) };
+    from_result(|| {
+        // SAFETY: By the safety requirements.
+        unsafe { element::unlink(selem) }?;
+        Ok(0)
+    })
+}
+
+/// `bpf_selem_link_map()`: adds `selem` to the bucket of `local_storage` in `smap`, under the
+/// bucket lock. Returns 0, or `-EDEADLK`/`-ETIMEDOUT` with nothing done.
+///
+/// # Safety
+///
+/// `selem` is an element of the live map `smap`, on no bucket list, that is (or is about to be)
+/// on the list of `local_storage`, and stays allocated while linked.
+#[export]
+unsafe extern "C" fn rust_bpf_selem_link_map(
+    smap: *mut bindings::bpf_local_storage_map,
+    local_storage: *mut bindings::bpf_local_storage,
+    selem: *mut bindings::bpf_local_storage_elem,
+) -> c_int {
+    // SAFETY: By the safety requirements.
+    let (smap, selem) = unsafe { (Map::from_raw(smap), Selem::from_raw(selem)) };
+    from_result(|| {
+        let bucket = smap.bucket(local_storage).lock_irqsave()?;
+        // SAFETY: The element is on no bucket list and its storage hashes to this bucket.
+        unsafe { bucket.link(selem) };
+        Ok(0)
+    })
+}
+
+/// `bpf_selem_alloc()`: returns the element, or NULL.
+///
+/// The caller owns the element and its `elem_size` charge: it frees it with `bpf_selem_free()`
+/// and uncharges it itself if it does not link it.
+///
+/// # Safety
+///
+/// `smap` is a live local storage map, `owner` a live owner of its storage type, `value` NULL or
+/// `value_size` readable (and with `swap_uptrs` writable) bytes.
+#[export]
+unsafe extern "C" fn rust_bpf_selem_alloc(
+    smap: *mut bindings::bpf_local_storage_map,
+    owner: *mut c_void,
+    value: *mut c_void,
+    swap_uptrs: bool,
+) -> *mut bindings::bpf_local_storage_elem {
+    // SAFETY: By the safety requirements.
+    let smap = unsafe { Map::from_raw(smap) };
+    // SAFETY: By the safety requirements.
+    match unsafe { NewSelem::alloc(smap, owner, value, swap_uptrs) } {
+        Some(selem) => selem.into_raw(),
+        None => ptr::null_mut(),
+    }
+}
+
+/// `bpf_selem_free()`.
+///
+/// # Safety
+///
+/// As for [`element::free`].
+#[export]
+unsafe extern "C" fn rust_bpf_selem_free(
+    selem: *mut bindings::bpf_local_storage_elem,
+    reuse_now: bool,
+) {
+    // SAFETY: By the safety requirements.
+    unsafe { element::free(selem, reuse_now) }
+}
+
+/// `bpf_local_storage_alloc()`: returns 0 or a negative errno.
+///
+/// # Safety
+///
+/// `owner` is a live owner of the storage type of the live map `smap`, and `first_selem` a new
+/// element of `smap`, owned by the caller. The caller is in an RCU read-side critical section.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_alloc(
+    owner: *mut c_void,
+    smap: *mut bindings::bpf_local_storage_map,
+    first_selem: *mut bindings::bpf_local_storage_elem,
+) -> c_int {
+    // SAFETY: By the safety requirements.
+    let (smap, first) = unsafe { (Map::from_raw(smap), Selem::from_raw(first_selem)) };
+    from_result(|| {
+        // SAFETY: By the safety requirements.
+        unsafe { storage::alloc(owner, smap, first) }?;
+        Ok(0)
+    })
+}
+
+/// `bpf_local_storage_update()`: returns the element's data or an `ERR_PTR()`.
+///
+/// # Safety
+///
+/// As for [`update::update`], with `smap` a live local storage map.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_update(
+    owner: *mut c_void,
+    smap: *mut bindings::bpf_local_storage_map,
+    value: *mut c_void,
+    map_flags: u64,
+    swap_uptrs: bool,
+) -> *mut bindings::bpf_local_storage_data {
+    // SAFETY: By the safety requirements.
+    let smap = unsafe { Map::from_raw(smap) };
+    // SAFETY: By the safety requirements.
+    match unsafe { update::update(owner, smap, value, map_flags, swap_uptrs) } {
+        Ok(sdata) => sdata,
+        Err(e) => e.to_ptr(),
+    }
+}
