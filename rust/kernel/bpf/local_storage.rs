@@ -34,8 +34,9 @@
 //! `B` (`b->lock`) protects a bucket list. `S` nests outside `B` and never the reverse
 //! (`storage::StorageGuard::lock_bucket()` is the only way to take both). Every acquisition can
 //! fail with `EDEADLK` or `ETIMEDOUT`; the error is returned to the helper or the system call,
-//! except where the C also swallows it: the cache insertion, and the teardown of an owner or a map,
-//! which cannot fail (`teardown`).
+//! except where there is nobody to return it to: the cache insertion (the lookup that found the
+//! element succeeds anyway), and the teardown of an owner or a map, which cannot fail
+//! (`teardown`).
 //!
 //! An element of an owner's storage and all its replacements hash to the same bucket (the
 //! bucket is chosen by the *storage* pointer), so `update` swaps the old element for the new
@@ -67,8 +68,8 @@
 //! Freeing an owner (`bpf_local_storage_destroy()`) and freeing a map
 //! (`bpf_local_storage_map_free()`) cannot fail, yet race with each other on the elements they
 //! share and take the same fallible locks. `teardown` has their protocol (the `selem->state` bits
-//! and the owner pin of upstream), its memory ordering, and the bounded retries that replace two
-//! of upstream's accepted leaks.
+//! and the owner pin), its memory ordering, the bounded retries of the two lock failures that
+//! would leak, and what can still leak when the retries run out.
 //!
 //! # Tests
 //!

@@ -502,7 +502,7 @@ pub(super) unsafe fn unlink(selem: Selem<'_>) -> Result {
     let storage = selem.local_storage();
     if storage.is_null() {
         // Only the teardown clears it, and it does not run on an element a live owner's lookup
-        // can still find; C would crash here, treat it as already unlinked.
+        // can still find; should it happen, treat the element as already unlinked.
         return Ok(());
     }
     // SAFETY: The storage of an element found in the caller's RCU read section stays allocated

@@ -47,7 +47,7 @@ const CREATE_FLAG_MASK: u32 = bindings::BPF_F_NO_PREALLOC | bindings::BPF_F_CLON
 ///
 /// The second bound keeps `elem_size` within its `u16`. Values whose `elem_size` exceeds
 /// `KMALLOC_MAX_CACHE_SIZE` pass this check, but `kmalloc_nolock()` cannot allocate their
-/// elements, so every creation fails with `ENOMEM`, as in C.
+/// elements, so every creation fails with `ENOMEM`.
 const MAX_VALUE_SIZE: u32 = {
     let elem = size_of::<bindings::bpf_local_storage_elem>() as u64;
     let by_kmalloc = bindings::KMALLOC_MAX_SIZE as u64 - bindings::MAX_BPF_STACK as u64 - elem;
@@ -205,7 +205,7 @@ impl Map {
     /// `&sk->sk_bpf_storage`, ...).
     ///
     /// Every storage type provides `map_owner_storage_ptr`; `None` would be a bug of the storage
-    /// type (C would crash on it), and makes the callers fail or skip instead.
+    /// type, and makes the callers fail or skip instead of dereferencing NULL.
     ///
     /// # Safety
     ///

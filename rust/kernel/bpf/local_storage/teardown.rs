@@ -37,19 +37,20 @@
 //!   is freed with `kfree_rcu()`, so whatever a party still does to the element after (or,
 //!   reordered, before) its `or` completes before the memory is reused; the list changes were made
 //!   under the locks, which order them for every later holder.
-//! - The `SELEM_UNLINKED` to `SELEM_TOFREE` transition is a fully ordered `cmpxchg()`, as in C;
-//!   its atomicity alone ensures a single winner.
-//! - The winner frees the element without looking at its special fields: they were freed by the
-//!   unlink from the bucket, under the bucket lock, or deliberately leaked. C's
-//!   `bpf_selem_free(selem, true)` skips them by seeing `smap == NULL`, which map free stores
-//!   before its relaxed `or`; nothing orders that store before the `or` for the winner, so we do
-//!   not depend on it ([`element::kfree_rcu`]).
+//! - The `SELEM_UNLINKED` to `SELEM_TOFREE` transition is a fully ordered `cmpxchg()`; its
+//!   atomicity alone ensures a single winner.
+//! - The winner frees the element without looking at its special fields ([`element::kfree_rcu`]):
+//!   they were freed by the unlink from the bucket, under the bucket lock, or deliberately
+//!   leaked. It must not decide from `smap`: map free clears `smap` before its relaxed `or`, and
+//!   nothing orders that store before the `or` for a winner on another CPU, which could read a
+//!   stale `smap` and free the fields a second time.
 //! - `smap` and `local_storage` are read with `READ_ONCE()` and cleared with `WRITE_ONCE()`
 //!   (`RCU_INIT_POINTER()`). A stale non-NULL value only leads to taking a lock and finding,
 //!   under it, that the element is no longer linked; the objects stay allocated meanwhile (map
 //!   free waits for RCU before freeing the map; storages are freed after a grace period).
-//!   Destroy hashes the storage it is destroying, never the `local_storage` it read (C would
-//!   hash a NULL read there), and skips the map side when `local_storage` is NULL.
+//!   Destroy hashes the storage it is destroying, never the `local_storage` it read (which may
+//!   read NULL, and would select another bucket), and skips the map side when `local_storage` is
+//!   NULL.
 //! - The owner pin: map free uncharges the owner under the storage lock between a
 //!   `refcount_inc_not_zero()` and a `refcount_dec()` (release) of `owner_refcnt`; destroy drops
 //!   the owner's reference and waits for the count to reach 0, then `smp_mb()`, before reading
@@ -58,10 +59,10 @@
 //!
 //! # Lock failures and retries
 //!
-//! Upstream accepts two leaks, each behind a `WARN_ON_ONCE()`: map free failing a bucket lock
-//! leaves the element on the bucket with its special fields (kptrs, uptrs) never freed, and
-//! destroy failing the storage lock leaves the storage (and its elements) allocated forever. We
-//! retry both, bounded ([`protocol::retry_lock`]):
+//! Two failures would leak: map free failing a bucket lock leaves the element on the bucket with
+//! its special fields (kptrs, uptrs) never freed, and destroy failing the storage lock leaves the
+//! storage (and its elements) allocated forever. Both are retried, bounded
+//! ([`protocol::retry_lock`]):
 //!
 //! - Map free runs in a workqueue (`bpf_map_free_deferred()`, with migration disabled, which
 //!   allows sleeping), holds no other lock, and cannot be nested: its failures are timeouts.
@@ -84,12 +85,12 @@
 //!
 //! What can still leak, with a `WARN_ON_ONCE()`, after all attempts failed:
 //!
-//! - map free, bucket lock: the element and its special fields. Upstream frees the element once
-//!   destroy also passed, while it is still on the bucket list; a later restart of the bucket
-//!   walk, or a destroy unlinking a neighbour, would then touch freed memory. We set
-//!   [`protocol::LEAKED`] instead, so it is never freed, and the restarted walk skips it.
-//! - destroy, storage lock: the storage and the element, still on its list. Upstream frees the
-//!   element once map free also passed; another map free unlinking a neighbour under the
+//! - map free, bucket lock: the element and its special fields. The element is still on the
+//!   bucket list, so it must not be freed when destroy also passes: a later restart of the
+//!   bucket walk, or a destroy unlinking a neighbour, would touch freed memory. Map free sets
+//!   [`protocol::LEAKED`], so it is never freed, and the restarted walk skips it.
+//! - destroy, storage lock: the storage and the element, still on its list. The element must
+//!   not be freed when map free also passes: another map free unlinking a neighbour under the
 //!   (then available) storage lock would write into it. [`protocol::LEAKED`] again.
 //!
 //! Each of the four lock attempts can be failed on demand ([`fault`]); the selftest
@@ -145,7 +146,7 @@ use protocol::{
 };
 
 /// One attempt of `side` at a lock: `lock()`, unless fault injection fails it first.
-fn try_lock<G>(side: Side, kind: LockKind, lock: impl FnOnce() -> Result<G>) -> Result<G> {
+fn attempt_lock<G>(side: Side, kind: LockKind, lock: impl FnOnce() -> Result<G>) -> Result<G> {
     fault::injected_failure(side, kind)?;
     lock()
 }
@@ -154,10 +155,10 @@ fn try_lock<G>(side: Side, kind: LockKind, lock: impl FnOnce() -> Result<G>) -> 
 /// [`protocol::retry_lock`] allows. Returns `None` once it gives up.
 ///
 /// For the retries that must not sleep (destroy's) and for single attempts.
-fn lock_spinning<G>(side: Side, kind: LockKind, mut lock: impl FnMut() -> Result<G>) -> Option<G> {
+fn lock_retrying<G>(side: Side, kind: LockKind, mut lock: impl FnMut() -> Result<G>) -> Option<G> {
     let mut failures = 0u32;
     loop {
-        match try_lock(side, kind, &mut lock) {
+        match attempt_lock(side, kind, &mut lock) {
             Ok(guard) => return Some(guard),
             Err(_) => {
                 failures += 1;
@@ -239,7 +240,7 @@ unsafe fn unlink_nofail_destroy(storage: &Storage, selem: Selem<'_>) {
         let smap = unsafe { Map::from_raw(smap) };
         // The element's bucket is that of its storage, the one we destroy.
         let bucket = smap.bucket(storage.as_raw());
-        let step = match lock_spinning(Side::Destroy, LockKind::Bucket, || bucket.lock_irqsave()) {
+        let step = match lock_retrying(Side::Destroy, LockKind::Bucket, || bucket.lock_irqsave()) {
             // SAFETY: The element's storage hashes to this bucket, and `smap` is its map.
             Some(guard) => unsafe { unlink_from_bucket(&guard, selem, smap) },
             None => Step::LockFailed,
@@ -251,7 +252,7 @@ unsafe fn unlink_nofail_destroy(storage: &Storage, selem: Selem<'_>) {
 
     let mut free_storage = false;
     if pass.wants_storage() {
-        let step = match lock_spinning(Side::Destroy, LockKind::Storage, || storage.lock_irqsave())
+        let step = match lock_retrying(Side::Destroy, LockKind::Storage, || storage.lock_irqsave())
         {
             Some(guard) => {
                 // SAFETY: The element was found on this storage's list.
@@ -319,7 +320,7 @@ unsafe fn unlink_nofail_map_free(
     let mut locked = false;
 
     if pass.wants_map() {
-        let step = match try_lock(Side::MapFree, LockKind::Bucket, || bucket.lock_irqsave()) {
+        let step = match attempt_lock(Side::MapFree, LockKind::Bucket, || bucket.lock_irqsave()) {
             Ok(guard) => {
                 locked = true;
                 // SAFETY: The element was found on this bucket's list, and `smap` is its map.
@@ -340,7 +341,7 @@ unsafe fn unlink_nofail_map_free(
         // SAFETY: A non-NULL `local_storage` read in our RCU read section stays allocated until
         // it ends: storages are freed after a grace period.
         let storage = unsafe { Storage::from_raw(storage) };
-        let step = match lock_spinning(Side::MapFree, LockKind::Storage, || storage.lock_irqsave())
+        let step = match lock_retrying(Side::MapFree, LockKind::Storage, || storage.lock_irqsave())
         {
             Some(guard) => {
                 // SAFETY: The element is on this storage's list or on none.

@@ -153,17 +153,17 @@ pub(super) unsafe fn update(
         }
     }
 
-    // Allocate the new element before taking any lock, as C does, to keep the critical
-    // sections short; a wasted allocation (a flag check failing under the lock) is rare. It is
-    // dropped on every error below, after the guards, which uncharges and frees it.
+    // Allocate the new element before taking any lock, to keep the critical sections short; a
+    // wasted allocation (a flag check failing under the lock) is rare. It is dropped on every error
+    // below, after the guards, which uncharges and frees it.
     // SAFETY: `owner` is alive; `value` by the safety requirements.
     let new = unsafe { NewSelem::alloc(smap, owner, value, swap_uptrs) }.ok_or(ENOMEM)?;
 
     let (sdata, old) = {
         let guard = storage.lock_irqsave()?;
 
-        // A concurrent delete of the last element is detaching the storage: give up rather
-        // than retry, as C does; it was non-empty a moment ago.
+        // A concurrent delete of the last element is detaching the storage: give up with
+        // `EAGAIN` rather than retry; it was non-empty a moment ago.
         if guard.is_empty() {
             return Err(EAGAIN);
         }

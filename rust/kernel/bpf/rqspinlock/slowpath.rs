@@ -100,10 +100,10 @@ use crate::{
     },
 };
 
-/// `out:` (and `err_release_entry:`): gives up the acquisition with `err`, popping its
-/// held-locks entry.
+/// Gives up the acquisition with `err`, popping its held-locks entry (the C labels `out:` and
+/// `err_release_entry:`).
 #[inline(always)]
-fn err_release_entry(entry: HeldEntry, err: Error) -> Result {
+fn give_up(entry: HeldEntry, err: Error) -> Result {
     entry.release();
     Err(err)
 }
@@ -164,7 +164,7 @@ fn tas_spin_lock(lock: LockWord<'_>, entry: HeldEntry) -> Result {
     }
 
     // The loop only ends on an error.
-    ret.or_else(|err| err_release_entry(entry, err))
+    ret.or_else(|err| give_up(entry, err))
 }
 
 /// Acquires the queued spinlock `lock` after the fast path failed to.
@@ -222,25 +222,26 @@ fn in_nmi() -> bool {
     unsafe { bindings::in_nmi() }
 }
 
-/// `release:`: the lock is ours; releases the MCS node (`__this_cpu_dec(rqnodes[0].mcs.count)`).
+/// The lock is ours: releases the MCS node (`__this_cpu_dec(rqnodes[0].mcs.count)`; the C label
+/// `release:`).
 ///
 /// The held-locks entry stays until `res_spin_unlock()`.
 #[cfg(CONFIG_QUEUED_SPINLOCKS)]
 #[inline(always)]
-fn release(lock: LockWord<'_>, base: McsNode) -> Result {
+fn acquired_from_queue(lock: LockWord<'_>, base: McsNode) -> Result {
     trace_contention_end(lock, 0);
     base.count_dec();
     Ok(())
 }
 
-/// `err_release_node:`: gives up the acquisition with `err`, releasing the MCS node and the
-/// held-locks entry.
+/// Gives up the acquisition with `err`, releasing the MCS node and the held-locks entry (the C
+/// label `err_release_node:`).
 #[cfg(CONFIG_QUEUED_SPINLOCKS)]
 #[inline(always)]
-fn err_release_node(lock: LockWord<'_>, base: McsNode, entry: HeldEntry, err: Error) -> Result {
+fn give_up_from_queue(lock: LockWord<'_>, base: McsNode, entry: HeldEntry, err: Error) -> Result {
     trace_contention_end(lock, err.to_errno());
     base.count_dec();
-    err_release_entry(entry, err)
+    give_up(entry, err)
 }
 
 /// The body of [`resilient_queued_spin_lock_slowpath`], after the virtualisation check.
@@ -314,7 +315,7 @@ fn queued_spin_lock_slowpath(lock: LockWord<'_>, entry: HeldEntry, mut val: u32)
             // *,1,* -> *,0,*
             lock.clear_pending();
             lockevent_inc(RQSPINLOCK_LOCK_TIMEOUT);
-            return err_release_entry(entry, err);
+            return give_up(entry, err);
         }
 
         // Take ownership and clear the pending bit.
@@ -333,7 +334,7 @@ fn queued_spin_lock_slowpath(lock: LockWord<'_>, entry: HeldEntry, mut val: u32)
     // not physically part of the queue, hence outside the scope of the idx > 0 check below for
     // the trylock fallback.
     if let Err(err) = check_deadlock_aa(entry.table(), lock) {
-        return err_release_entry(entry, err);
+        return give_up(entry, err);
     }
 
     lockevent_inc(LOCK_SLOWPATH);
@@ -354,9 +355,9 @@ fn queued_spin_lock_slowpath(lock: LockWord<'_>, entry: HeldEntry, mut val: u32)
     if idx >= bindings::_Q_MAX_NODES || (in_nmi() && idx > 0) {
         lockevent_inc(LOCK_NO_NODE);
         if !lock.trylock() {
-            return err_release_node(lock, base, entry, EDEADLK);
+            return give_up_from_queue(lock, base, entry, EDEADLK);
         }
-        return release(lock, base);
+        return acquired_from_queue(lock, base);
     }
 
     // SAFETY: `base` is this CPU's `rqnodes[0]`, and `idx` < `_Q_MAX_NODES` was checked above.
@@ -375,7 +376,7 @@ fn queued_spin_lock_slowpath(lock: LockWord<'_>, entry: HeldEntry, mut val: u32)
     // We touched a (possibly) cold cacheline in the per-cpu queue node; attempt the trylock
     // once more in the hope someone let go while we weren't watching.
     if lock.trylock() {
-        return release(lock, base);
+        return acquired_from_queue(lock, base);
     }
 
     // Ensure that the initialisation of @node is complete before we publish the updated tail
@@ -443,7 +444,7 @@ fn queued_spin_lock_slowpath(lock: LockWord<'_>, entry: HeldEntry, mut val: u32)
             if !lock.try_cmpxchg_tail(tail, 0) {
                 node.wait_next().spin_unlock_contended();
             }
-            return err_release_node(lock, base, entry, err);
+            return give_up_from_queue(lock, base, entry, err);
         }
 
         // waitq_timeout:
@@ -471,7 +472,7 @@ fn queued_spin_lock_slowpath(lock: LockWord<'_>, entry: HeldEntry, mut val: u32)
                 node.wait_next().signal_timeout();
             }
             lockevent_inc(RQSPINLOCK_LOCK_TIMEOUT);
-            return err_release_node(lock, base, entry, err);
+            return give_up_from_queue(lock, base, entry, err);
         }
     };
 
@@ -490,7 +491,7 @@ fn queued_spin_lock_slowpath(lock: LockWord<'_>, entry: HeldEntry, mut val: u32)
     // owner's unlock, and nobody is behind us to publish anything to.
     if val & _Q_TAIL_MASK == tail && lock.try_cmpxchg(&mut val, _Q_LOCKED_VAL, Relaxed) {
         // No contention.
-        return release(lock, base);
+        return acquired_from_queue(lock, base);
     }
 
     // Either somebody is queued behind us or _Q_PENDING_VAL got set which will then detect the
@@ -504,5 +505,5 @@ fn queued_spin_lock_slowpath(lock: LockWord<'_>, entry: HeldEntry, mut val: u32)
     };
     next.spin_unlock_contended();
 
-    release(lock, base)
+    acquired_from_queue(lock, base)
 }

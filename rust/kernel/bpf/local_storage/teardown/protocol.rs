@@ -34,7 +34,7 @@ pub(super) const STORAGE_UNLINKED: i32 = bindings::SELEM_STORAGE_UNLINKED as i32
 pub(super) const UNLINKED: i32 = bindings::SELEM_UNLINKED as i32;
 /// `SELEM_TOFREE`: the element is being freed.
 pub(super) const TOFREE: i32 = bindings::SELEM_TOFREE as i32;
-/// Not in C: set with a side's bit when that side gave up on a lock and left the element on a
+/// Set with a side's bit when that side gave up on a lock and left the element on a
 /// list that nobody will clean (a bucket of the freed map, or the list of a storage that is
 /// leaked). The state can then never be [`UNLINKED`], so the element is never freed: leaking it
 /// is the price of not freeing memory that is still on a list.
@@ -598,7 +598,8 @@ mod tests {
         assert_eq!(d.storage_step, Step::Unlinked);
         assert_eq!(m.map_step, Step::LockFailed);
         assert!(m.leaked());
-        // Upstream would reach `SELEM_UNLINKED` and free it while on the bucket.
+        // Without `LEAKED` the state would reach `SELEM_UNLINKED`, and the element would be
+        // freed while on the bucket.
         assert!(e.on_map);
         assert_eq!(e.state, STORAGE_UNLINKED | MAP_UNLINKED | LEAKED);
         assert_eq!(e.freed, 0);
@@ -689,7 +690,7 @@ mod tests {
     }
 
     #[test]
-    fn clearing_rules_follow_upstream() {
+    fn smap_and_storage_are_cleared_once_their_side_is_done() {
         // `smap`: cleared unless destroy failed the bucket lock.
         for side in [Side::Destroy, Side::MapFree] {
             for step in [Step::Unlinked, Step::AlreadyUnlinked] {
