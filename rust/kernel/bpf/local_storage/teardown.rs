@@ -136,6 +136,7 @@ use core::ptr;
 use protocol::{
     retry_lock,
     skip_revisit,
+    BucketLockFailures,
     Free,
     LockKind,
     Pass,
@@ -288,8 +289,8 @@ unsafe fn unlink_nofail_destroy(storage: &Storage, selem: Selem<'_>) {
 
 /// What map free's bucket walk must do after visiting an element.
 enum Visit {
-    /// Go on. `locked` says whether the bucket lock was taken, resetting the failure count.
-    Done { locked: bool },
+    /// Go on to the next element.
+    Done,
     /// The bucket lock failed, nothing was done: leave the RCU read section, reschedule, and
     /// restart the bucket walk (which will meet the element again).
     Retry,
@@ -308,25 +309,23 @@ unsafe fn unlink_nofail_map_free(
     smap: &Map,
     bucket: &Bucket,
     selem: Selem<'_>,
-    failures: u32,
+    failures: &mut BucketLockFailures,
 ) -> Visit {
     if skip_revisit(Side::MapFree, selem.state().load(Relaxed)) {
-        return Visit::Done { locked: false };
+        return Visit::Done;
     }
 
     let storage = selem.local_storage();
     let smap_set = !selem.smap().is_null();
     let mut pass = Pass::new(Side::MapFree, smap_set, !storage.is_null());
-    let mut locked = false;
 
     if pass.wants_map() {
         let step = match attempt_lock(Side::MapFree, LockKind::Bucket, || bucket.lock_irqsave()) {
             Ok(guard) => {
-                locked = true;
                 // SAFETY: The element was found on this bucket's list, and `smap` is its map.
                 unsafe { unlink_from_bucket(&guard, selem, smap) }
             }
-            Err(_) if retry_lock(Side::MapFree, LockKind::Bucket, failures + 1) => {
+            Err(_) if failures.failed(selem.as_raw().addr()) => {
                 return Visit::Retry;
             }
             Err(_) => Step::LockFailed,
@@ -376,7 +375,7 @@ unsafe fn unlink_nofail_map_free(
         // cleared (or whose owner is gone): only RCU readers can still see it.
         unsafe { Storage::free(storage, true) };
     }
-    Visit::Done { locked }
+    Visit::Done
 }
 
 /// `cond_resched_rcu()`, always leaving the RCU read section: the RCU read lock is dropped, the
@@ -401,7 +400,7 @@ fn resched_outside_rcu(guard: rcu::Guard) -> rcu::Guard {
 pub(super) unsafe fn drain_map(smap: &Map) {
     for bucket in smap.buckets() {
         let mut rcu_guard = rcu::Guard::new();
-        let mut failures = 0u32;
+        let mut failures = BucketLockFailures::default();
         'walk: loop {
             // SAFETY: The bucket is valid and we are in an RCU read section; nobody adds to it.
             let mut node = unsafe { hlist::first_rcu(bucket.list()) };
@@ -410,14 +409,9 @@ pub(super) unsafe fn drain_map(smap: &Map) {
                 // section keeps allocated.
                 let selem = unsafe { Selem::from_map_node(node) };
                 // SAFETY: Found on the bucket of the map being freed, in our RCU read section.
-                match unsafe { unlink_nofail_map_free(smap, bucket, selem, failures) } {
-                    Visit::Done { locked } => {
-                        if locked {
-                            failures = 0;
-                        }
-                    }
+                match unsafe { unlink_nofail_map_free(smap, bucket, selem, &mut failures) } {
+                    Visit::Done => {}
                     Visit::Retry => {
-                        failures += 1;
                         rcu_guard = resched_outside_rcu(rcu_guard);
                         continue 'walk;
                     }

@@ -148,6 +148,32 @@ pub(super) fn retry_lock(side: Side, lock: LockKind, failures: u32) -> bool {
     }
 }
 
+/// Map free's consecutive failures of a bucket lock, on the element it is at.
+///
+/// The count belongs to one element: a failure on another element starts a new count, so each
+/// element gets all its [`MAP_FREE_BUCKET_LOCK_ATTEMPTS`], whatever the elements before it got.
+/// An element is named by its address, which cannot be reused while map free's walk can meet
+/// it. One per bucket walk.
+#[derive(Default)]
+pub(super) struct BucketLockFailures {
+    elem: usize,
+    count: u32,
+}
+
+impl BucketLockFailures {
+    /// Records a failure of the bucket lock for the element at `elem`. Returns whether to try
+    /// again (after rescheduling and restarting the walk, which meets the element again) rather
+    /// than give up on the element.
+    pub(super) fn failed(&mut self, elem: usize) -> bool {
+        if self.elem != elem {
+            self.elem = elem;
+            self.count = 0;
+        }
+        self.count += 1;
+        retry_lock(Side::MapFree, LockKind::Bucket, self.count)
+    }
+}
+
 /// Whether map free, restarting a bucket walk, meets an element it already passed over.
 ///
 /// The elements map free leaves on a bucket are those it gave up on (with [`LEAKED`]); their
@@ -687,6 +713,24 @@ mod tests {
         // Map free always does its map side when `smap` is set.
         let pass = Pass::new(Side::MapFree, true, false);
         assert!(pass.wants_map());
+    }
+
+    #[test]
+    fn map_free_gives_every_element_all_its_bucket_lock_attempts() {
+        let mut failures = BucketLockFailures::default();
+        let (a, b) = (0x1000, 0x2000);
+        // `a` fails every attempt: retried until the last one, then given up on.
+        for _ in 1..MAP_FREE_BUCKET_LOCK_ATTEMPTS {
+            assert!(failures.failed(a));
+        }
+        assert!(!failures.failed(a));
+        // The next element's failures are its own: the first one is retried.
+        for _ in 1..MAP_FREE_BUCKET_LOCK_ATTEMPTS {
+            assert!(failures.failed(b));
+        }
+        assert!(!failures.failed(b));
+        // An element met again after other elements got a count starts over as well.
+        assert!(failures.failed(a));
     }
 
     #[test]
