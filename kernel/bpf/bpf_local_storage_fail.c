@@ -21,7 +21,7 @@
 #include <linux/fault-inject.h>
 #include <linux/init.h>
 
-#include "bpf_local_storage_rust.h"
+#include "bpf_local_storage_fail.h"
 
 static DECLARE_FAULT_ATTR(fail_destroy_bucket);
 static DECLARE_FAULT_ATTR(fail_destroy_storage);

@@ -17,8 +17,7 @@
 #define __KERNEL_BPF_LOCAL_STORAGE_RUST_H
 
 #include <linux/bpf_local_storage.h>
-#include <linux/fault-inject.h>
-#include <linux/sched.h>
+#include "bpf_local_storage_fail.h"
 
 int rust_bpf_local_storage_map_alloc_check(union bpf_attr *attr);
 
@@ -64,38 +63,6 @@ int rust_bpf_local_storage_alloc(void *owner,
 struct bpf_local_storage_data *
 rust_bpf_local_storage_update(void *owner, struct bpf_local_storage_map *smap,
 			      void *value, u64 map_flags, bool swap_uptrs);
-
-/*
- * The locks of the teardown that fault injection can fail, one per party
- * (owner destroy, map free) and lock: see bpf_local_storage_fail.c.
- */
-enum bpf_local_storage_fail_lock {
-	BPF_LOCAL_STORAGE_FAIL_DESTROY_BUCKET,
-	BPF_LOCAL_STORAGE_FAIL_DESTROY_STORAGE,
-	BPF_LOCAL_STORAGE_FAIL_MAP_FREE_BUCKET,
-	BPF_LOCAL_STORAGE_FAIL_MAP_FREE_STORAGE,
-};
-
-#ifdef CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK
-extern struct fault_attr *const bpf_local_storage_fail_attrs[];
-
-/*
- * Whether the next acquisition of @lock fails. The teardown asks on every
- * lock attempt, so should_fail_ex()'s own early out (no fail-nth countdown
- * on the task, probability 0) is done here, inline, and the call is only
- * made once an attribute or the task's fail-nth is armed.
- */
-static inline bool
-bpf_local_storage_should_fail_lock(enum bpf_local_storage_fail_lock lock)
-{
-	struct fault_attr *attr = bpf_local_storage_fail_attrs[lock];
-
-	if (likely(!READ_ONCE(attr->probability) &&
-		   !READ_ONCE(current->fail_nth)))
-		return false;
-	return should_fail(attr, 1);
-}
-#endif
 
 /*
  * RCU Tasks Trace is for BPF and core RCU code only, and inline in 7.3: the

@@ -34,11 +34,11 @@ pub(super) const STORAGE_UNLINKED: i32 = bindings::SELEM_STORAGE_UNLINKED as i32
 pub(super) const UNLINKED: i32 = bindings::SELEM_UNLINKED as i32;
 /// `SELEM_TOFREE`: the element is being freed.
 pub(super) const TOFREE: i32 = bindings::SELEM_TOFREE as i32;
-/// Set with a side's bit when that side gave up on a lock and left the element on a
-/// list that nobody will clean (a bucket of the freed map, or the list of a storage that is
+/// `SELEM_LEAKED`: set with a side's bit when that side gave up on a lock and left the element
+/// on a list that nobody will clean (a bucket of the freed map, or the list of a storage that is
 /// leaked). The state can then never be [`UNLINKED`], so the element is never freed: leaking it
 /// is the price of not freeing memory that is still on a list.
-pub(super) const LEAKED: i32 = 1 << 3;
+pub(super) const LEAKED: i32 = bindings::SELEM_LEAKED;
 
 static_assert!(UNLINKED == MAP_UNLINKED | STORAGE_UNLINKED);
 static_assert!(LEAKED & (UNLINKED | TOFREE) == 0);

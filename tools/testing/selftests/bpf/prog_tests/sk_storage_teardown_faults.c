@@ -106,8 +106,9 @@ static int wait_count(int *count, int want)
 /*
  * What the kernel logs when something went wrong: a WARN (among them the
  * teardown's WARN_ON_ONCE() when it gives up on a lock and leaks, which adds
- * no message of its own: "WARNING: rust/kernel/bpf/local_storage/
- * teardown.rs:<line> at <function>, CPU#<n>: <comm>/<pid>"), a BUG (KASAN's
+ * no message of its own: "WARNING: <file>:<line> at <function>, CPU#<n>:
+ * <comm>/<pid>", the file being kernel/bpf/bpf_local_storage.c or
+ * rust/kernel/bpf/local_storage/teardown.rs), a BUG (KASAN's
  * "BUG: KASAN: ..." among them), UBSAN, or a leak (kmemleak's "... new
  * suspected memory leaks").
  */
