@@ -60,10 +60,21 @@ def elf_suites(vmlinux):
                 return data[o:o + n]
         raise SystemExit(f"kunit-suites: address {vaddr:#x} is in no section of {vmlinux}")
 
+    # A relocatable vmlinux (arm64's CONFIG_RELOCATABLE) keeps its pointers
+    # as RELATIVE relocations, applied at boot: the slot holds no address,
+    # the relocation's addend is it.
+    relative = {}
+    for sec in secs:
+        if sec["type"] == 4 and sec["entsize"]:  # SHT_RELA
+            for o in range(sec["off"], sec["off"] + sec["size"], sec["entsize"]):
+                r_offset, r_info, r_addend = struct.unpack_from(end + "QQq", data, o)
+                if r_info & 0xFFFFFFFF in (8, 1027):  # R_X86_64_RELATIVE, R_AARCH64_RELATIVE
+                    relative[r_offset] = r_addend & 0xFFFFFFFFFFFFFFFF
     table = at(start, stop - start)
     names = set()
     for i in range(0, len(table), 8):
         ptr, = struct.unpack_from(end + "Q", table, i)
+        ptr = relative.get(start + i, ptr)
         names.add(at(ptr, 256).split(b"\0")[0].decode())
     return names
 
