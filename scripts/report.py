@@ -45,7 +45,9 @@ SPLAT = re.compile(
     r"|^BUG [\w.:-]+ \(|invoked oom-killer|Out of memory:"
     r"|ASSERTION FAILED)")
 DMESG_TS = re.compile(r"^\[[ 0-9.]+\] ?")
-BANNER = re.compile(r"Linux version \d")
+# The first line the kernel logs: the banner, or on arm64 the line that
+# precedes it (setup_arch() is not first there).
+BANNER = re.compile(r"Linux version \d|Booting Linux on physical CPU")
 
 
 def kunit(dmesg):
@@ -210,8 +212,13 @@ def main():
         add("kernel/log", "fail", "no dmesg saved: the guest died; splats below are from the console")
     elif not BANNER.search(dmesg[0]):
         add("kernel/log", "fail", f"dmesg does not begin at the boot banner (the buffer wrapped): {dmesg[0]}")
-    for line in read("settle"):
+    settle = read("settle")
+    for line in settle:
         print(f"  settle      {line}")
+    # The log must have been saved after the teardown settled (guest/settle).
+    if dmesg and not (settle and settle[-1].startswith("no BPF map or program left")):
+        add("kernel/settle", "fail", "the guest did not wait for the deferred frees: "
+            + (settle[-1] if settle else "no settle output"))
 
     cases = kunit(dmesg)
     for suite, case, res, log in cases:
