@@ -192,11 +192,11 @@ unsafe impl BackendCore for RqSpinLockIrqSaveBackend {
     #[inline]
     unsafe fn init(
         ptr: *mut Self::State,
-        _name: *const crate::ffi::c_char,
-        _key: *mut bindings::lock_class_key,
+        name: *const crate::ffi::c_char,
+        key: *mut bindings::lock_class_key,
     ) {
-        // SAFETY: The safety requirements ensure that `ptr` is valid for writes.
-        unsafe { bindings::raw_res_spin_lock_init(ptr) }
+        // SAFETY: The same lock word as `RqSpinLockBackend`'s, with the same requirements.
+        unsafe { RqSpinLockBackend::init(ptr, name, key) }
     }
 
     #[inline]
