@@ -26,9 +26,10 @@
 //! it failed the storage lock, so that the other party still finds the element (through the
 //! bucket, through the storage list). A party that unlinked both sides frees the element;
 //! otherwise it sets its bit in `selem->state` (`SELEM_MAP_UNLINKED` for map free,
-//! `SELEM_STORAGE_UNLINKED` for destroy) and the party that then moves the state from
-//! `SELEM_UNLINKED` to `SELEM_TOFREE` frees it. The decisions are in [`protocol`], with tests
-//! of every interleaving.
+//! `SELEM_STORAGE_UNLINKED` for destroy) with `SELEM_OFF_MAP` and `SELEM_OFF_STORAGE` for the
+//! lists it unlinked the element from, and the party that then moves the state from
+//! `SELEM_FREEABLE` (both done, off both lists) to `SELEM_TOFREE` frees it. The decisions are
+//! in [`protocol`], with tests of every interleaving.
 //!
 //! # Memory ordering
 //!
@@ -37,7 +38,7 @@
 //!   is freed with `kfree_rcu()`, so whatever a party still does to the element after (or,
 //!   reordered, before) its `or` completes before the memory is reused; the list changes were made
 //!   under the locks, which order them for every later holder.
-//! - The `SELEM_UNLINKED` to `SELEM_TOFREE` transition is a fully ordered `cmpxchg()`; its
+//! - The `SELEM_FREEABLE` to `SELEM_TOFREE` transition is a fully ordered `cmpxchg()`; its
 //!   atomicity alone ensures a single winner.
 //! - The winner frees the element without looking at its special fields ([`element::kfree_rcu`]):
 //!   they were freed by the unlink from the bucket, under the bucket lock, or deliberately
@@ -87,11 +88,16 @@
 //!
 //! - map free, bucket lock: the element and its special fields. The element is still on the
 //!   bucket list, so it must not be freed when destroy also passes: a later restart of the
-//!   bucket walk, or a destroy unlinking a neighbour, would touch freed memory. Map free sets
-//!   [`protocol::LEAKED`], so it is never freed, and the restarted walk skips it.
+//!   bucket walk, or a destroy unlinking a neighbour, would touch freed memory. Map free sets no
+//!   `SELEM_OFF_MAP`, so the state never reaches [`protocol::FREEABLE`], and the restarted walk
+//!   skips the element.
 //! - destroy, storage lock: the storage and the element, still on its list. The element must
 //!   not be freed when map free also passes: another map free unlinking a neighbour under the
-//!   (then available) storage lock would write into it. [`protocol::LEAKED`] again.
+//!   (then available) storage lock would write into it. No `SELEM_OFF_STORAGE` either.
+//!
+//! Either is undone if the other party, which read the pointer to that side before it was
+//! cleared, takes the element off that list itself: it sets the `OFF` bit, and the element is
+//! freed as usual.
 //!
 //! Each of the four lock attempts can be failed on demand ([`fault`]); the selftest
 //! `sk_storage_teardown_faults` fails each of them on socket storage and checks, after each
@@ -142,8 +148,8 @@ use protocol::{
     Pass,
     Side,
     Step,
-    TOFREE,
-    UNLINKED, //
+    FREEABLE,
+    TOFREE, //
 };
 
 /// One attempt of `side` at a lock: `lock()`, unless fault injection fails it first.
@@ -186,14 +192,13 @@ fn finish(selem: Selem<'_>, pass: Pass) -> bool {
     let free = match end.free {
         Free::Now => true,
         // Fully ordered on success, as C's `atomic_cmpxchg()`; one winner either way.
-        Free::IfLast => selem.state().cmpxchg(UNLINKED, TOFREE, Full).is_ok(),
-        Free::Never => false,
+        Free::IfLast => selem.state().cmpxchg(FREEABLE, TOFREE, Full).is_ok(),
     };
     if free {
-        // SAFETY: Both sides are unlinked (by this pass, or by both parties, each under its
-        // lock), the special fields were freed under the bucket lock, and only RCU readers,
-        // the other party among them, can still see the element. Nobody else frees it: the
-        // protocol has one winner.
+        // SAFETY: Both sides are unlinked (by this pass, or by the two parties, each under its
+        // lock, as the `OFF` bits of `FREEABLE` record), the special fields were freed under
+        // the bucket lock, and only RCU readers, the other party among them, can still see the
+        // element. Nobody else frees it: the protocol has one winner.
         unsafe { element::kfree_rcu(selem.as_raw()) };
     }
     end.leaked

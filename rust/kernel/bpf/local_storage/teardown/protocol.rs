@@ -29,19 +29,27 @@ use crate::{
 pub(super) const MAP_UNLINKED: i32 = bindings::SELEM_MAP_UNLINKED as i32;
 /// `SELEM_STORAGE_UNLINKED`: destroy is done with the element.
 pub(super) const STORAGE_UNLINKED: i32 = bindings::SELEM_STORAGE_UNLINKED as i32;
-/// `SELEM_UNLINKED`: both are done, the element may be freed by whoever moves it to
-/// [`TOFREE`].
+/// `SELEM_UNLINKED`: both are done.
 pub(super) const UNLINKED: i32 = bindings::SELEM_UNLINKED as i32;
 /// `SELEM_TOFREE`: the element is being freed.
 pub(super) const TOFREE: i32 = bindings::SELEM_TOFREE as i32;
-/// `SELEM_LEAKED`: set with a side's bit when that side gave up on a lock and left the element
-/// on a list that nobody will clean (a bucket of the freed map, or the list of a storage that is
-/// leaked). The state can then never be [`UNLINKED`], so the element is never freed: leaking it
-/// is the price of not freeing memory that is still on a list.
-pub(super) const LEAKED: i32 = bindings::SELEM_LEAKED;
+/// `SELEM_OFF_MAP`: a party unlinked the element from its bucket.
+pub(super) const OFF_MAP: i32 = bindings::SELEM_OFF_MAP;
+/// `SELEM_OFF_STORAGE`: a party unlinked the element from its storage's list.
+pub(super) const OFF_STORAGE: i32 = bindings::SELEM_OFF_STORAGE;
+/// `SELEM_FREEABLE`: both parties are done and the element is on neither list. Whoever moves
+/// the state from this value to [`TOFREE`] frees it.
+///
+/// A party sets its bit and the `OFF` bit of each list it unlinked the element from; a party
+/// that gave up on a lock sets no `OFF` bit for that list. The other party may still unlink the
+/// element from there (it read the pointer to that side before it was cleared), and then the
+/// element is freed as usual. If nobody does, the state never reaches this value and the
+/// element is leaked: the price of not freeing memory that is still on a list.
+pub(super) const FREEABLE: i32 = bindings::SELEM_FREEABLE;
 
 static_assert!(UNLINKED == MAP_UNLINKED | STORAGE_UNLINKED);
-static_assert!(LEAKED & (UNLINKED | TOFREE) == 0);
+static_assert!(FREEABLE == UNLINKED | OFF_MAP | OFF_STORAGE);
+static_assert!(FREEABLE & TOFREE == 0);
 
 /// Which teardown is running.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -92,11 +100,9 @@ pub(super) enum Step {
 pub(super) enum Free {
     /// This pass unlinked both sides: nobody else can free the element; free it.
     Now,
-    /// Free it if this pass wins the `UNLINKED` to `TOFREE` `cmpxchg()`, i.e. if the other
-    /// party has passed too.
+    /// Free it if this pass wins the [`FREEABLE`] to [`TOFREE`] `cmpxchg()`, i.e. if the other
+    /// party has passed too and the element is off both lists.
     IfLast,
-    /// Never free it (this pass sets [`LEAKED`]).
-    Never,
 }
 
 /// The end of a pass: [`Pass::finish`].
@@ -106,7 +112,8 @@ pub(super) struct Finish {
     pub(super) state_bits: i32,
     /// Whether and how to free the element.
     pub(super) free: Free,
-    /// Whether this pass gave up on a lock and leaked: report it (`WARN_ON_ONCE()`).
+    /// Whether this pass gave up on a lock and left the element on a list that only the other
+    /// party could still unlink it from: report it (`WARN_ON_ONCE()`).
     pub(super) leaked: bool,
 }
 
@@ -176,9 +183,9 @@ impl BucketLockFailures {
 
 /// Whether map free, restarting a bucket walk, meets an element it already passed over.
 ///
-/// The elements map free leaves on a bucket are those it gave up on (with [`LEAKED`]); their
-/// `MAP_UNLINKED` bit is only ever set by map free itself, so its own earlier store is visible
-/// to it. Destroy walks its list once and never revisits.
+/// The elements map free leaves on a bucket are those it gave up on; their `MAP_UNLINKED` bit
+/// is only ever set by map free itself, so its own earlier store is visible to it. Destroy
+/// walks its list once and never revisits.
 #[inline]
 pub(super) fn skip_revisit(side: Side, state: i32) -> bool {
     side == Side::MapFree && state & MAP_UNLINKED != 0
@@ -260,16 +267,17 @@ impl Pass {
     /// Ends the pass.
     ///
     /// A pass that unlinked both sides frees the element: nobody else can. Otherwise it sets its
-    /// bit, and the element is freed by the pass that moves the state from `UNLINKED` to
-    /// `TOFREE`, i.e. by the second of the two parties to finish. A pass that gave up on a lock
-    /// that leaves the element on a list nobody will clean adds [`LEAKED`]: map free on the
-    /// bucket lock (the bucket array is freed with the map), destroy on the storage lock (the
-    /// storage is leaked with the element on it).
+    /// bit and the `OFF` bits of the lists it unlinked the element from, and the element is
+    /// freed by the pass that moves the state from [`FREEABLE`] to [`TOFREE`], i.e. by the
+    /// second of the two parties to finish, once the element is off both lists. A pass that
+    /// gave up on a lock that leaves the element on a list nobody else cleans reports it: map
+    /// free on the bucket lock (the bucket array is freed with the map), destroy on the storage
+    /// lock (the storage is left with the element on it).
     #[inline]
     pub(super) fn finish(self) -> Finish {
-        let unlinked =
-            u32::from(self.map == Step::Unlinked) + u32::from(self.storage == Step::Unlinked);
-        if unlinked == 2 {
+        let off_map = self.map == Step::Unlinked;
+        let off_storage = self.storage == Step::Unlinked;
+        if off_map && off_storage {
             return Finish {
                 state_bits: 0,
                 free: Free::Now,
@@ -280,18 +288,11 @@ impl Pass {
             Side::MapFree => self.map == Step::LockFailed,
             Side::Destroy => self.storage == Step::LockFailed,
         };
-        if leaked {
-            Finish {
-                state_bits: self.side.bit() | LEAKED,
-                free: Free::Never,
-                leaked,
-            }
-        } else {
-            Finish {
-                state_bits: self.side.bit(),
-                free: Free::IfLast,
-                leaked,
-            }
+        let off = |set, bit| if set { bit } else { 0 };
+        Finish {
+            state_bits: self.side.bit() | off(off_map, OFF_MAP) | off(off_storage, OFF_STORAGE),
+            free: Free::IfLast,
+            leaked,
         }
     }
 }
@@ -484,12 +485,11 @@ mod tests {
                     match finish.free {
                         Free::Now => e.free(),
                         Free::IfLast => {
-                            if e.state == UNLINKED {
+                            if e.state == FREEABLE {
                                 e.state = TOFREE;
                                 e.free();
                             }
                         }
-                        Free::Never => {}
                     }
                 }
             }
@@ -531,16 +531,10 @@ mod tests {
             assert!(!e.on_map && !e.on_storage);
             assert_eq!(e.freed, 1);
             assert_eq!(e.fields_freed, 1);
-        } else {
-            // Somebody gave up and may have left the element on a list: it is never freed,
-            // unless the other party unlinked it from both lists itself (then it is on none,
-            // which `freed_while_linked` checks).
-            assert!(e.state & LEAKED != 0);
-            if e.freed == 1 {
-                let freed_now = |p: &Party| p.finish.is_some_and(|f| f.free == Free::Now);
-                assert!(freed_now(d) || freed_now(m));
-            }
         }
+        // Whoever gave up: an element on no list is freed (nothing else will), one still on a
+        // list is not (a walker could reach it).
+        assert_eq!(e.freed, u32::from(!e.on_map && !e.on_storage));
     }
 
     fn all_lock_outcomes() -> impl Iterator<Item = ((bool, bool), (bool, bool))> {
@@ -624,10 +618,10 @@ mod tests {
         assert_eq!(d.storage_step, Step::Unlinked);
         assert_eq!(m.map_step, Step::LockFailed);
         assert!(m.leaked());
-        // Without `LEAKED` the state would reach `SELEM_UNLINKED`, and the element would be
-        // freed while on the bucket.
+        // Both parties are done, but nobody took the element off the bucket: the state stops
+        // short of `FREEABLE`, and the element is not freed while on the bucket.
         assert!(e.on_map);
-        assert_eq!(e.state, STORAGE_UNLINKED | MAP_UNLINKED | LEAKED);
+        assert_eq!(e.state, STORAGE_UNLINKED | MAP_UNLINKED | OFF_STORAGE);
         assert_eq!(e.freed, 0);
         assert_eq!(e.fields_freed, 0);
         assert!(!e.smap);
@@ -660,11 +654,29 @@ mod tests {
     }
 
     #[test]
+    fn a_list_one_party_gave_up_on_and_the_other_unlinked_frees_the_element() {
+        // Map free fails the bucket lock, then destroy (which read `smap` before map free
+        // cleared it) unlinks the element from the bucket; destroy fails the storage lock, then
+        // map free (which read `local_storage` before destroy cleared it) unlinks it from the
+        // storage. Each gave up on one list, and the other party took the element off it.
+        let (e, d, m) = run(0b00_0000_1111_1011, (true, false), (false, true));
+        assert_eq!(m.map_step, Step::LockFailed);
+        assert_eq!(d.map_step, Step::Unlinked);
+        assert_eq!(d.storage_step, Step::LockFailed);
+        assert_eq!(m.storage_step, Step::Unlinked);
+        assert!(d.leaked() && m.leaked());
+        assert!(!e.on_map && !e.on_storage);
+        assert_eq!(e.fields_freed, 1);
+        assert_eq!(e.state, TOFREE);
+        assert_eq!(e.freed, 1);
+    }
+
+    #[test]
     fn map_free_skips_its_leaked_elements_on_restart() {
         assert!(!skip_revisit(Side::MapFree, 0));
         assert!(!skip_revisit(Side::MapFree, STORAGE_UNLINKED));
-        assert!(skip_revisit(Side::MapFree, MAP_UNLINKED | LEAKED));
-        assert!(skip_revisit(Side::MapFree, UNLINKED | LEAKED));
+        assert!(skip_revisit(Side::MapFree, MAP_UNLINKED));
+        assert!(skip_revisit(Side::MapFree, UNLINKED | OFF_STORAGE));
         assert!(!skip_revisit(Side::Destroy, MAP_UNLINKED));
 
         // A second map free pass over an element it leaked changes nothing.
