@@ -95,6 +95,7 @@ mod element;
 mod export;
 mod hlist;
 mod map;
+mod owner;
 mod storage;
 mod teardown;
 mod update;

@@ -23,6 +23,10 @@
 use super::{
     hlist,
     map::Map,
+    owner::{
+        MapOwner,
+        OwnerValue, //
+    },
     storage::Storage, //
 };
 use crate::{
@@ -377,38 +381,29 @@ impl Drop for Unlinked {
 ///
 /// # Invariants
 ///
-/// `ptr` is an element of `smap` allocated by [`NewSelem::alloc`], whose `elem_size` is charged
-/// to `owner`, a live owner; it is on no list (or was removed from the one it was on), and
-/// `self` owns it.
+/// `ptr` is an element of `owner`'s map allocated by [`NewSelem::alloc`], whose `elem_size` is
+/// charged to `owner`; it is on no list (or was removed from the one it was on), and `self`
+/// owns it.
 pub(super) struct NewSelem<'a> {
     ptr: NonNull<bindings::bpf_local_storage_elem>,
-    smap: &'a Map,
-    owner: *mut c_void,
+    owner: MapOwner<'a>,
 }
 
 impl<'a> NewSelem<'a> {
-    /// Charges and allocates an element of `smap` for `owner`: `bpf_selem_alloc()`.
+    /// Charges and allocates an element of the map for the owner, with the value of `new`:
+    /// `bpf_selem_alloc()`.
     ///
-    /// The value is copied from `value` if it is not NULL, except the special fields, which stay
-    /// zero (the allocation is zeroed, so `check_and_init_map_value()` is not needed). With
-    /// `swap_uptrs`, the pinned uptrs of `value` move into the element, leaving zeros behind.
+    /// The value is copied if there is one, except the special fields, which stay zero (the
+    /// allocation is zeroed, so `check_and_init_map_value()` is not needed). With `swap_uptrs`,
+    /// the pinned uptrs of the value move into the element, leaving zeros behind.
     ///
     /// Returns `None` if the charge or the allocation fails. Works in any context.
-    ///
-    /// # Safety
-    ///
-    /// `owner` is a live owner of `smap`'s storage type, alive for `'a`; `value` is NULL or
-    /// points to `value_size` readable (and, with `swap_uptrs`, writable) bytes.
-    pub(super) unsafe fn alloc(
-        smap: &'a Map,
-        owner: *mut c_void,
-        value: *mut c_void,
-        swap_uptrs: bool,
-    ) -> Option<Self> {
+    pub(super) fn alloc(new: &OwnerValue<'a>) -> Option<Self> {
+        let owner = new.owner();
+        let smap = owner.map();
         let elem_size = smap.elem_size();
 
-        // SAFETY: `owner` is live, by the safety requirements.
-        unsafe { smap.charge(owner, elem_size) }.ok()?;
+        owner.charge(elem_size).ok()?;
 
         // SAFETY: `smap->map` is a valid map; the size is that of its elements.
         let ptr = unsafe {
@@ -421,8 +416,7 @@ impl<'a> NewSelem<'a> {
         }
         .cast::<bindings::bpf_local_storage_elem>();
         let Some(ptr) = NonNull::new(ptr) else {
-            // SAFETY: Charged just above.
-            unsafe { smap.uncharge(owner, elem_size) };
+            owner.uncharge(elem_size);
             return None;
         };
 
@@ -433,18 +427,46 @@ impl<'a> NewSelem<'a> {
         selem.smap_slot().store(smap.as_raw(), Relaxed);
         selem.state().store(0, Relaxed);
 
+        let value = new.as_ptr();
         if !value.is_null() {
-            // SAFETY: `value` has `value_size` bytes (the safety requirements) and the element's
-            // value as many; `copy_map_value()` skips the special fields.
+            // SAFETY: `value` has `value_size` bytes of `smap` (`OwnerValue` invariant) and the
+            // element's value as many; `copy_map_value()` skips the special fields.
             unsafe { bindings::copy_map_value(smap.bpf_map(), selem.data(), value) };
-            if swap_uptrs {
-                // SAFETY: Both values are laid out by `record`, and `value` is writable.
+            if new.swap_uptrs() {
+                // SAFETY: Both values are laid out by `record`, and `value` is writable
+                // (`OwnerValue` invariant).
                 unsafe { bindings::bpf_obj_swap_uptrs(smap.record(), selem.data(), value) };
             }
         }
 
         // INVARIANT: A new element of `smap`, charged to `owner`, on no list.
-        Some(Self { ptr, smap, owner })
+        Some(Self { ptr, owner })
+    }
+
+    /// Takes over an element allocated by [`NewSelem::alloc`] and given to C by
+    /// [`NewSelem::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` was returned by `into_raw()` of a `NewSelem` of `owner`'s map charged to `owner`,
+    /// is on no list, and the caller gives its ownership and charge to the result.
+    #[inline]
+    pub(super) unsafe fn from_raw(
+        ptr: *mut bindings::bpf_local_storage_elem,
+        owner: MapOwner<'a>,
+    ) -> Self {
+        // INVARIANT: By the safety requirements.
+        Self {
+            // SAFETY: `into_raw()` returns a non-NULL pointer.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            owner,
+        }
+    }
+
+    /// The owner.
+    #[inline]
+    pub(super) fn owner(&self) -> MapOwner<'a> {
+        self.owner
     }
 
     /// The element.
@@ -465,12 +487,11 @@ impl<'a> NewSelem<'a> {
 
 impl Drop for NewSelem<'_> {
     fn drop(&mut self) {
-        let elem_size = self.smap.elem_size();
         // SAFETY: By the type invariant the element is ours, on no list, and no program holds
         // it: RCU readers of a bucket are the only ones that may have seen it.
         unsafe { free(self.ptr.as_ptr(), true) };
-        // SAFETY: By the type invariant `elem_size` is charged to the live `owner`.
-        unsafe { self.smap.uncharge(self.owner, elem_size) };
+        // By the type invariant `elem_size` is charged to `owner`.
+        self.owner.uncharge(self.owner.map().elem_size());
     }
 }
 

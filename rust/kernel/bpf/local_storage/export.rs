@@ -21,6 +21,10 @@ use super::{
         self,
         Map, //
     },
+    owner::{
+        MapOwner,
+        OwnerValue, //
+    },
     storage::{
         self,
         Storage, //
@@ -232,7 +236,8 @@ unsafe extern "C" fn rust_bpf_selem_link_map(
 /// # Safety
 ///
 /// `smap` is a live local storage map, `owner` a live owner of its storage type, `value` NULL or
-/// `value_size` readable (and with `swap_uptrs` writable) bytes.
+/// `value_size` readable (and with `swap_uptrs` writable) bytes. The caller is in an RCU
+/// read-side critical section.
 #[export]
 unsafe extern "C" fn rust_bpf_selem_alloc(
     smap: *mut bindings::bpf_local_storage_map,
@@ -240,10 +245,10 @@ unsafe extern "C" fn rust_bpf_selem_alloc(
     value: *mut c_void,
     swap_uptrs: bool,
 ) -> *mut bindings::bpf_local_storage_elem {
-    // SAFETY: By the safety requirements.
-    let smap = unsafe { Map::from_raw(smap) };
-    // SAFETY: By the safety requirements.
-    match unsafe { NewSelem::alloc(smap, owner, value, swap_uptrs) } {
+    // SAFETY: By the safety requirements; the C callers are in an RCU read section.
+    let new =
+        unsafe { OwnerValue::new(MapOwner::new(Map::from_raw(smap), owner), value, swap_uptrs) };
+    match NewSelem::alloc(&new) {
         Some(selem) => selem.into_raw(),
         None => ptr::null_mut(),
     }
@@ -267,20 +272,26 @@ unsafe extern "C" fn rust_bpf_selem_free(
 ///
 /// # Safety
 ///
-/// `owner` is a live owner of the storage type of the live map `smap`, and `first_selem` a new
-/// element of `smap`, owned by the caller. The caller is in an RCU read-side critical section.
+/// `owner` is a live owner of the storage type of the live map `smap`, and `first_selem` an
+/// element that `bpf_selem_alloc()` returned for them, on no list and owned by the caller. The
+/// caller is in an RCU read-side critical section.
 #[export]
 unsafe extern "C" fn rust_bpf_local_storage_alloc(
     owner: *mut c_void,
     smap: *mut bindings::bpf_local_storage_map,
     first_selem: *mut bindings::bpf_local_storage_elem,
 ) -> c_int {
-    // SAFETY: By the safety requirements.
-    let (smap, first) = unsafe { (Map::from_raw(smap), Selem::from_raw(first_selem)) };
-    from_result(|| {
-        // SAFETY: By the safety requirements.
-        unsafe { storage::alloc(owner, smap, first) }?;
-        Ok(0)
+    // SAFETY: By the safety requirements `first_selem` came from `bpf_selem_alloc()` for
+    // `owner` and `smap`, and is the caller's, which lends it to us for the call.
+    let first =
+        unsafe { NewSelem::from_raw(first_selem, MapOwner::new(Map::from_raw(smap), owner)) };
+    from_result(|| match storage::alloc(first) {
+        Ok(_) => Ok(0),
+        Err((e, first)) => {
+            // Still the caller's, with its charge.
+            first.into_raw();
+            Err(e)
+        }
     })
 }
 
@@ -288,7 +299,10 @@ unsafe extern "C" fn rust_bpf_local_storage_alloc(
 ///
 /// # Safety
 ///
-/// As for [`update::update`], with `smap` a live local storage map.
+/// `smap` is a live local storage map and `owner` a live owner of its storage type that cannot
+/// start going away during the call; `value` is NULL or points to `value_size` readable (with
+/// `swap_uptrs`, writable) bytes, and is not NULL with `BPF_F_LOCK`. The caller is in an RCU
+/// read-side critical section (regular or Tasks Trace).
 #[export]
 unsafe extern "C" fn rust_bpf_local_storage_update(
     owner: *mut c_void,
@@ -298,9 +312,9 @@ unsafe extern "C" fn rust_bpf_local_storage_update(
     swap_uptrs: bool,
 ) -> *mut bindings::bpf_local_storage_data {
     // SAFETY: By the safety requirements.
-    let smap = unsafe { Map::from_raw(smap) };
-    // SAFETY: By the safety requirements.
-    match unsafe { update::update(owner, smap, value, map_flags, swap_uptrs) } {
+    let new =
+        unsafe { OwnerValue::new(MapOwner::new(Map::from_raw(smap), owner), value, swap_uptrs) };
+    match update::update(&new, map_flags) {
         Ok(sdata) => sdata,
         Err(e) => e.to_ptr(),
     }

@@ -26,10 +26,8 @@ use super::{
 use crate::{
     bindings,
     cpumask::Cpumask,
-    error::to_result,
     prelude::*,
     sync::{
-        atomic::Atomic,
         lock::Lock,
         new_rqspinlock_irqsave,
         rcu,
@@ -167,64 +165,10 @@ impl Map {
 
     /// The storage type's operations, `smap->map.ops`.
     #[inline]
-    fn ops(&self) -> &bindings::bpf_map_ops {
+    pub(super) fn ops(&self) -> &bindings::bpf_map_ops {
         // SAFETY: By the type invariant `ops` points to the storage type's static, constant
         // `bpf_map_ops`.
         unsafe { &*(*self.bpf_map()).ops }
-    }
-
-    /// Charges `size` bytes to `owner` (`mem_charge()`): only socket storage charges
-    /// (`sk_omem_alloc`), and fails with `ENOMEM` over `optmem_max`.
-    ///
-    /// # Safety
-    ///
-    /// `owner` is a live owner of this map's storage type.
-    #[inline]
-    pub(super) unsafe fn charge(&self, owner: *mut c_void, size: u32) -> Result {
-        match self.ops().map_local_storage_charge {
-            None => Ok(()),
-            // SAFETY: The storage type's hook takes this map and a live owner of its type.
-            Some(charge) => to_result(unsafe { charge(self.as_raw(), owner, size) }),
-        }
-    }
-
-    /// Returns `size` bytes charged to `owner` (`mem_uncharge()`).
-    ///
-    /// # Safety
-    ///
-    /// `owner` is a live owner of this map's storage type, charged with at least `size`.
-    #[inline]
-    pub(super) unsafe fn uncharge(&self, owner: *mut c_void, size: u32) {
-        if let Some(uncharge) = self.ops().map_local_storage_uncharge {
-            // SAFETY: The storage type's hook takes this map and a live owner of its type.
-            unsafe { uncharge(self.as_raw(), owner, size) }
-        }
-    }
-
-    /// The owner's `__rcu` pointer to its storage (`owner_storage()`: `&task->bpf_storage`,
-    /// `&sk->sk_bpf_storage`, ...).
-    ///
-    /// Every storage type provides `map_owner_storage_ptr`; `None` would be a bug of the storage
-    /// type, and makes the callers fail or skip instead of dereferencing NULL.
-    ///
-    /// # Safety
-    ///
-    /// `owner` is a live owner of this map's storage type, that stays valid for `'b`.
-    #[inline]
-    pub(super) unsafe fn owner_storage<'b>(
-        &self,
-        owner: *mut c_void,
-    ) -> Option<&'b Atomic<*mut bindings::bpf_local_storage>> {
-        let owner_storage_ptr = self.ops().map_owner_storage_ptr?;
-        // SAFETY: The storage type's hook takes a live owner of its type.
-        let slot = unsafe { owner_storage_ptr(owner) };
-        if slot.is_null() {
-            return None;
-        }
-        // SAFETY: `slot` is a pointer member of the owner, valid for `'b`. C reads it with
-        // `rcu_dereference()` and writes it with `RCU_INIT_POINTER()` or `cmpxchg()`, all marked
-        // accesses, as are ours.
-        Some(unsafe { Atomic::from_ptr(slot) })
     }
 
     /// `bpf_local_storage_map_mem_usage()`: the map and its buckets; elements are not counted.

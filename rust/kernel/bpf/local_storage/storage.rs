@@ -16,6 +16,7 @@
 use super::{
     cache_idx::CacheIdx,
     element::{
+        NewSelem,
         Selem,
         Unlinked, //
     },
@@ -26,6 +27,7 @@ use super::{
         BucketGuard,
         Map, //
     },
+    owner::MapOwner,
     STORAGE_SIZE, //
 };
 use crate::{
@@ -426,9 +428,12 @@ impl StorageGuard<'_> {
         if free_storage {
             uncharge += STORAGE_SIZE;
         }
-        // SAFETY: The owner is alive: pinned, or alive by the safety requirements; it was
-        // charged with the element (and the storage).
-        unsafe { smap.uncharge(owner, uncharge) };
+        // SAFETY: The owner is alive until `unpin_owner()` below: pinned, or alive by the
+        // safety requirements; it is an owner of `smap`'s type, and we are in the RCU read
+        // section of the caller of the lock. `owner` does not leave this function.
+        let owner = unsafe { MapOwner::new(smap, owner) };
+        // It was charged with the element (and the storage).
+        owner.uncharge(uncharge);
         // SAFETY: We hold the lock (type invariant).
         unsafe { storage.sub_mem_charge(u64::from(uncharge)) };
 
@@ -437,8 +442,8 @@ impl StorageGuard<'_> {
             // From now on only the storage lock protects the owner's pointer, which we clear:
             // the last element is going, nobody may find the storage through the owner. After
             // this store the owner may be freed: it is not used below.
-            // SAFETY: The owner is alive (above) until this store.
-            if let Some(slot) = unsafe { smap.owner_storage(owner) } {
+            // The owner is alive (above) until this store.
+            if let Some(slot) = owner.storage_slot() {
                 slot.store(ptr::null_mut(), Relaxed);
             }
         }
@@ -502,25 +507,25 @@ impl StorageGuard<'_> {
     }
 }
 
-/// Allocates a storage for `owner` with `first` as its first element and publishes it:
+/// Allocates a storage for `first`'s owner with `first` as its first element and publishes it:
 /// `bpf_local_storage_alloc()`.
 ///
 /// Charges and allocates the storage, links `first` to it and to its bucket, and publishes it
 /// with a `cmpxchg()` of the owner's pointer from NULL, which orders the initialisation before
-/// the pointer for lockless readers. Fails with the charge's error, `ENOMEM`, a bucket lock
-/// error, or `EAGAIN` if another storage was published first (or an empty one is still there).
-/// On failure everything but `first` is undone; the caller still owns `first` and its charge.
-///
-/// # Safety
-///
-/// `owner` is a live owner of `smap`'s storage type, `first` a new element of `smap` on no list,
-/// owned by the caller; the caller is in an RCU read-side critical section.
-pub(super) unsafe fn alloc(owner: *mut c_void, smap: &Map, first: Selem<'_>) -> Result {
-    // SAFETY: `owner` is alive by the safety requirements.
-    let slot = unsafe { smap.owner_storage(owner) }.ok_or(EINVAL)?;
+/// the pointer for lockless readers. Returns the element, now owned by the lists. Fails with
+/// the charge's error, `ENOMEM`, a bucket lock error, or `EAGAIN` if another storage was
+/// published first (or an empty one is still there); everything but `first` is then undone,
+/// and `first` comes back with the error.
+pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'_>)> {
+    let owner = first.owner();
+    let smap = owner.map();
+    let Some(slot) = owner.storage_slot() else {
+        return Err((EINVAL, first));
+    };
 
-    // SAFETY: `owner` is alive by the safety requirements.
-    unsafe { smap.charge(owner, STORAGE_SIZE) }?;
+    if let Err(e) = owner.charge(STORAGE_SIZE) {
+        return Err((e, first));
+    }
 
     // SAFETY: `smap->map` is a valid map; the size is that of a storage.
     let raw = unsafe {
@@ -533,16 +538,15 @@ pub(super) unsafe fn alloc(owner: *mut c_void, smap: &Map, first: Selem<'_>) -> 
     }
     .cast::<bindings::bpf_local_storage>();
     if raw.is_null() {
-        // SAFETY: Charged just above.
-        unsafe { smap.uncharge(owner, STORAGE_SIZE) };
-        return Err(ENOMEM);
+        owner.uncharge(STORAGE_SIZE);
+        return Err((ENOMEM, first));
     }
 
     // SAFETY: `raw` is a new, zeroed allocation of a storage, only known to us.
     unsafe {
         hlist::init_head(&raw mut (*raw).list);
         init_lock(&raw mut (*raw).lock);
-        (*raw).owner = owner;
+        (*raw).owner = owner.as_ptr();
         (*raw).mem_charge = u64::from(STORAGE_SIZE);
         (&raw mut (*raw).owner_refcnt)
             .cast::<Refcount>()
@@ -551,14 +555,16 @@ pub(super) unsafe fn alloc(owner: *mut c_void, smap: &Map, first: Selem<'_>) -> 
     // INVARIANT: Initialised just above.
     // SAFETY: `raw` is valid until freed below, by us.
     let storage = unsafe { Storage::from_raw(raw) };
+    let selem = first.selem();
 
-    // SAFETY: The storage is not published yet; `first` is on no list, of the live `smap`.
-    unsafe { storage.link_nolock(first) };
+    // SAFETY: The storage is not published yet; `first` is on no list (`NewSelem` invariant),
+    // of the live `smap`.
+    unsafe { storage.link_nolock(selem) };
 
     let published = (|| {
         let bucket = smap.bucket(raw).lock_irqsave()?;
         // SAFETY: `first` is on no bucket list and its storage hashes to this bucket.
-        unsafe { bucket.link(first) };
+        unsafe { bucket.link(selem) };
 
         // Publish the storage to the owner with a `cmpxchg()` rather than a lock of the owner,
         // which works whatever the context. From now on the owner's pointer is protected by the
@@ -566,7 +572,7 @@ pub(super) unsafe fn alloc(owner: *mut c_void, smap: &Map, first: Selem<'_>) -> 
         // `cmpxchg()`: the initialisation above is visible before the pointer.
         if slot.cmpxchg(ptr::null_mut(), raw, Full).is_err() {
             // SAFETY: `first` is on this bucket's list, whose lock we hold.
-            unsafe { bucket.unlink(first) };
+            unsafe { bucket.unlink(selem) };
             return Err(EAGAIN);
         }
         Ok(())
@@ -579,9 +585,12 @@ pub(super) unsafe fn alloc(owner: *mut c_void, smap: &Map, first: Selem<'_>) -> 
         // `first` still points to the storage, but its owner frees it without looking.
         // SAFETY: The storage was never published to the owner.
         unsafe { Storage::free(raw, true) };
-        // SAFETY: Charged above.
-        unsafe { smap.uncharge(owner, STORAGE_SIZE) };
-        return Err(e);
+        owner.uncharge(STORAGE_SIZE);
+        return Err((e, first));
     }
-    Ok(())
+    // The lists own the element and its charge now.
+    let ptr = first.into_raw();
+    // SAFETY: Linked to the published storage of a live owner, in the RCU read section of
+    // `owner` (`MapOwner` invariant), so allocated for as long.
+    Ok(unsafe { Selem::from_raw(ptr) })
 }

@@ -14,6 +14,7 @@ use super::{
         Selem, //
     },
     map::Map,
+    owner::OwnerValue,
     storage::Storage, //
 };
 use crate::{
@@ -55,62 +56,33 @@ fn check_update_flags(smap: &Map, map_flags: u64) -> Result {
     Ok(())
 }
 
-/// Copies `value` into the existing element's value, under the value's own `bpf_spin_lock`
-/// (`BPF_F_LOCK`): `copy_map_value_locked()`.
-///
-/// # Safety
-///
-/// `sdata` is an element of `smap` that stays allocated during the call; `value` points to
-/// `value_size` readable bytes.
-unsafe fn copy_locked(
-    smap: &Map,
-    sdata: *mut bindings::bpf_local_storage_data,
-    value: *mut c_void,
-) {
-    // SAFETY: By the safety requirements both values have `value_size` bytes laid out by the
-    // map's record, which has a spin lock (checked by `check_update_flags()`).
-    unsafe {
-        bindings::copy_map_value_locked(
-            smap.bpf_map(),
-            (&raw mut (*sdata).data).cast(),
-            value,
-            false,
-        )
-    }
-}
-
-/// Creates or replaces `owner`'s element of `smap`: `bpf_local_storage_update()`.
+/// Creates or replaces the owner's element of the map with the value of `new`:
+/// `bpf_local_storage_update()`.
 ///
 /// Returns the element's data (the new element, or the existing one updated in place with
 /// `BPF_F_LOCK`). Fails with `EINVAL` (flags), `EEXIST`/`ENOENT` (`BPF_NOEXIST`/`BPF_EXIST`),
 /// `ENOMEM` (charge or allocation), `EAGAIN` (a concurrent first update or last delete of the
 /// owner's storage), or a lock error (`EDEADLK`, `ETIMEDOUT`).
 ///
-/// # Safety
-///
-/// - `owner` is a live owner of `smap`'s storage type that cannot start going away during the
-///   call (the callers hold a reference, or check that it is not dying).
-/// - `value` points to `value_size` readable bytes (writable with `swap_uptrs`).
-/// - The caller is in an RCU read-side critical section (regular or Tasks Trace).
-pub(super) unsafe fn update(
-    owner: *mut c_void,
-    smap: &Map,
-    value: *mut c_void,
+/// The owner must not start going away during the call: its callers hold a reference, or
+/// checked that it is not dying (the `MapOwner` promise).
+pub(super) fn update(
+    new: &OwnerValue<'_>,
     map_flags: u64,
-    swap_uptrs: bool,
 ) -> Result<*mut bindings::bpf_local_storage_data> {
+    let owner = new.owner();
+    let smap = owner.map();
     check_update_flags(smap, map_flags)?;
 
-    // SAFETY: `owner` is alive for the call, by the safety requirements.
-    let slot = unsafe { smap.owner_storage(owner) }.ok_or(EINVAL)?;
+    let slot = owner.storage_slot().ok_or(EINVAL)?;
     // `rcu_dereference()`: the storage was initialised before the `cmpxchg()` that published
     // it, and we only follow the pointer (address dependency).
     let storage = slot.load(Relaxed);
     let storage = if storage.is_null() {
         None
     } else {
-        // SAFETY: A storage read from the owner in our RCU read section stays allocated until
-        // the section ends.
+        // SAFETY: A storage read from the owner in our RCU read section (`MapOwner` invariant)
+        // stays allocated until the section ends.
         Some(unsafe { Storage::from_raw(storage) })
     };
 
@@ -121,16 +93,10 @@ pub(super) unsafe fn update(
             // still published while its last delete finishes: the publication then fails with
             // `EAGAIN`, rather than waiting.
             check_flags(false, map_flags)?;
-            // SAFETY: `owner` is alive; `value` by the safety requirements.
-            let selem = unsafe { NewSelem::alloc(smap, owner, value, swap_uptrs) }.ok_or(ENOMEM)?;
-            // On failure, dropping `selem` frees and uncharges it.
-            // SAFETY: `owner` is alive, `selem` is new and ours, and we are in an RCU read
-            // section.
-            unsafe { super::storage::alloc(owner, smap, selem.selem()) }?;
-            let selem = selem.into_raw();
-            // SAFETY: The element is now owned by the storage and the map, and stays allocated
-            // during our RCU read section.
-            return Ok(unsafe { Selem::from_raw(selem) }.sdata());
+            let selem = NewSelem::alloc(new).ok_or(ENOMEM)?;
+            // On failure, dropping the element frees and uncharges it.
+            let selem = super::storage::alloc(selem).map_err(|(e, _)| e)?;
+            return Ok(selem.sdata());
         }
     };
 
@@ -146,8 +112,10 @@ pub(super) unsafe fn update(
             // SAFETY: `old` was found in our RCU read section.
             let old_selem = unsafe { Selem::from_sdata(old) };
             if old_selem.linked_to_storage_lockless() {
-                // SAFETY: `old` is an element of `smap`; `value` is valid.
-                unsafe { copy_locked(smap, old, value) };
+                // SAFETY: `old` is an element of `smap` found in our RCU read section; the
+                // value has a spin lock (`check_update_flags()`), and `BPF_F_LOCK` comes with
+                // a value (only the system call passes it).
+                unsafe { new.copy_locked_to(old) };
                 return Ok(old);
             }
         }
@@ -156,8 +124,7 @@ pub(super) unsafe fn update(
     // Allocate the new element before taking any lock, to keep the critical sections short; a
     // wasted allocation (a flag check failing under the lock) is rare. It is dropped on every error
     // below, after the guards, which uncharges and frees it.
-    // SAFETY: `owner` is alive; `value` by the safety requirements.
-    let new = unsafe { NewSelem::alloc(smap, owner, value, swap_uptrs) }.ok_or(ENOMEM)?;
+    let selem = NewSelem::alloc(new).ok_or(ENOMEM)?;
 
     let (sdata, old) = {
         let guard = storage.lock_irqsave()?;
@@ -173,9 +140,11 @@ pub(super) unsafe fn update(
         check_flags(!old.is_null(), map_flags)?;
 
         if !old.is_null() && map_flags & F_LOCK != 0 {
-            // SAFETY: `old` is an element of `smap`, on the list under our lock.
-            unsafe { copy_locked(smap, old, value) };
-            // `new` is freed on return.
+            // SAFETY: `old` is an element of `smap`, on the list under our lock; the value has
+            // a spin lock (`check_update_flags()`), and `BPF_F_LOCK` comes with a value (only the
+            // system call passes it).
+            unsafe { new.copy_locked_to(old) };
+            // `selem` is freed on return.
             return Ok(old);
         }
 
@@ -183,17 +152,17 @@ pub(super) unsafe fn update(
         let bucket = guard.lock_bucket(smap.bucket(storage.as_raw()))?;
 
         // From here on nothing fails: the lists own the new element.
-        let new = new.into_raw();
+        let linked = selem.into_raw();
         // SAFETY: The lists own the element from now on.
-        let new = unsafe { Selem::from_raw(new) };
+        let linked = unsafe { Selem::from_raw(linked) };
 
         // First link the new element to the map, then publish it in the storage.
-        // SAFETY: `new` is on no list, of the live `smap`; the storage hashes to this bucket.
-        unsafe { bucket.link(new) };
-        // SAFETY: `new` is on no storage list, of the live `smap`.
-        unsafe { guard.link(new) };
+        // SAFETY: `linked` is on no list, of the live `smap`; the storage hashes to this bucket.
+        unsafe { bucket.link(linked) };
+        // SAFETY: `linked` is on no storage list, of the live `smap`.
+        unsafe { guard.link(linked) };
 
-        // Then remove the old one. It cannot be the last element: `new` was just linked.
+        // Then remove the old one. It cannot be the last element: `linked` was just linked.
         let old = if old.is_null() {
             None
         } else {
@@ -207,7 +176,7 @@ pub(super) unsafe fn update(
             Some(unlinked)
         };
 
-        (new.sdata(), old)
+        (linked.sdata(), old)
         // The bucket lock, then the storage lock, are released here, before the free.
     };
     // Free the replaced element after an RCU Tasks Trace grace period.
