@@ -21,7 +21,10 @@
 //! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
 
 use super::{
-    hlist,
+    hlist::{
+        Link,
+        Snode, //
+    },
     map::Map,
     owner::{
         MapOwner,
@@ -102,30 +105,17 @@ impl<'a> Selem<'a> {
         unsafe { Self::from_raw(ptr) }
     }
 
-    /// The element of a storage list node.
+    /// The element of an `L` list node: `container_of(node, struct bpf_local_storage_elem, ..)`.
     ///
     /// # Safety
     ///
-    /// `node` is the `snode` member of an element that stays allocated for `'a`.
+    /// `node` is the `L` node of an element that stays allocated for `'a`.
     #[inline]
-    pub(super) unsafe fn from_snode(node: *mut bindings::hlist_node) -> Self {
-        // SAFETY: As for `from_sdata()`, with `snode`.
-        let ptr = unsafe { crate::container_of!(node, bindings::bpf_local_storage_elem, snode) };
-        // SAFETY: By the safety requirements.
-        unsafe { Self::from_raw(ptr) }
-    }
-
-    /// The element of a bucket list node.
-    ///
-    /// # Safety
-    ///
-    /// `node` is the `map_node` member of an element that stays allocated for `'a`.
-    #[inline]
-    pub(super) unsafe fn from_map_node(node: *mut bindings::hlist_node) -> Self {
-        // SAFETY: As for `from_sdata()`, with `map_node`.
-        let ptr = unsafe { crate::container_of!(node, bindings::bpf_local_storage_elem, map_node) };
-        // SAFETY: By the safety requirements.
-        unsafe { Self::from_raw(ptr) }
+    pub(super) unsafe fn from_node<L: Link>(node: *mut bindings::hlist_node) -> Self {
+        // SAFETY: The node is `L::OFFSET` bytes into its element, in the same allocation
+        // (`Link`'s safety requirement); the element stays allocated for `'a` (the safety
+        // requirements).
+        unsafe { Self::from_raw(node.byte_sub(L::OFFSET).cast()) }
     }
 
     /// The raw pointer to the element.
@@ -148,18 +138,12 @@ impl<'a> Selem<'a> {
         unsafe { (&raw mut (*self.as_raw()).sdata.data).cast() }
     }
 
-    /// `&selem->snode`.
+    /// The element's `L` node: `&selem->snode` or `&selem->map_node`.
     #[inline]
-    pub(super) fn snode(self) -> *mut bindings::hlist_node {
-        // SAFETY: As for `sdata()`.
-        unsafe { &raw mut (*self.as_raw()).snode }
-    }
-
-    /// `&selem->map_node`.
-    #[inline]
-    pub(super) fn map_node(self) -> *mut bindings::hlist_node {
-        // SAFETY: As for `sdata()`.
-        unsafe { &raw mut (*self.as_raw()).map_node }
+    pub(super) fn node<L: Link>(self) -> *mut bindings::hlist_node {
+        // `L::OFFSET` is that of an `hlist_node` member (`Link`'s safety requirement), which
+        // starts within the allocation: the pointer is in bounds.
+        self.as_raw().wrapping_byte_add(L::OFFSET).cast()
     }
 
     /// `&selem->rcu`, which shares its place with the unused `free_node`.
@@ -230,8 +214,8 @@ impl<'a> Selem<'a> {
     /// `selem_linked_to_storage_lockless()`: a hint, exact only under the storage lock.
     #[inline]
     pub(super) fn linked_to_storage_lockless(self) -> bool {
-        // SAFETY: The node is within the live element.
-        !unsafe { hlist::unhashed_lockless(self.snode()) }
+        // SAFETY: The node is within the live element; `pprev` is read with `READ_ONCE()`.
+        unsafe { bindings::hlist_unhashed_lockless(self.node::<Snode>()) == 0 }
     }
 
     /// Frees the special fields of the value (`bpf_obj_free_fields()`): kptrs are released,
@@ -533,9 +517,7 @@ pub(super) unsafe fn unlink(selem: Selem<'_>) -> Result {
     let (unlinked, free_storage) = {
         let guard = storage.lock_irqsave()?;
         // SAFETY: `selem` is on this storage's list or, unlinked since, on none.
-        if !unsafe { guard.is_linked(selem) } {
-            (None, false)
-        } else {
+        if let Some(on_storage) = unsafe { guard.claim(selem) } {
             let smap = selem.smap();
             if smap.is_null() {
                 // As for `local_storage`: only the teardown clears it.
@@ -547,13 +529,17 @@ pub(super) unsafe fn unlink(selem: Selem<'_>) -> Result {
             // storage.
             {
                 let bucket = guard.lock_bucket(smap.bucket(storage.as_raw()))?;
-                // SAFETY: The element's storage hashes to this bucket.
-                unsafe { bucket.unlink(selem) };
+                // SAFETY: The element's storage hashes to this bucket: it is on it or on none.
+                if let Some(on_map) = unsafe { bucket.claim(selem) } {
+                    on_map.del();
+                }
             }
-            // SAFETY: The element is linked to this storage (checked under the lock), unlinked
-            // from its map just above, and `smap` is its map.
-            let (unlinked, free_storage) = unsafe { guard.unlink(selem, smap) };
+            // SAFETY: The element is unlinked from its map just above, `smap` is its map, and
+            // the owner is alive (our contract).
+            let (unlinked, free_storage) = unsafe { guard.unlink(on_storage, smap) };
             (Some(unlinked), free_storage)
+        } else {
+            (None, false)
         }
         // The storage lock is released here, before the frees.
     };

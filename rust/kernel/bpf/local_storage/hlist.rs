@@ -1,144 +1,268 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The RCU hash lists of local storage.
+//! The RCU hash lists of local storage, typed by the node they link.
 //!
-//! Storages and buckets keep their elements on C `hlist`s that lookups, iterators and the
-//! teardown walk under RCU while writers add and remove entries under the list's lock. The
-//! writers' side is the C inlines of `include/linux/rculist.h` (through `rust/helpers/bpf.c`),
-//! so both languages update the lists with the same `WRITE_ONCE()`s and
+//! An element is on two `hlist`s: its storage's, through `snode`, under the storage lock, and
+//! its map's bucket, through `map_node`, under the bucket lock. [`Head<L>`] is the head of one
+//! of them; `L` ([`Snode`] or [`MapNode`]) says which node of the element it links. Lookups,
+//! iterators and the teardown walk the lists under RCU ([`Head::iter`]) while writers add and
+//! remove elements under the list's lock ([`Locked`]).
+//!
+//! The writers' side is the C inlines of `include/linux/rculist.h` (through
+//! `rust/helpers/list.c`), so both languages update the lists with the same `WRITE_ONCE()`s and
 //! `rcu_assign_pointer()`s; the RCU walk is done here, with the marked loads of
 //! `hlist_for_each_entry_rcu()`.
+//!
+//! An element's node is linked at most once in its life, to one list, and never again after it
+//! is removed: a removed element is freed, a new one is linked once. So an element found on a
+//! list is, from then on, on that list or on none; [`Locked::claim`] is where a caller asserts
+//! it.
 //!
 //! C headers: [`include/linux/list.h`](srctree/include/linux/list.h) and
 //! [`include/linux/rculist.h`](srctree/include/linux/rculist.h)
 
+use super::element::Selem;
 use crate::{
     bindings,
-    sync::atomic::{
-        Atomic,
-        Relaxed, //
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        rcu,
     },
+    types::Opaque,
+};
+use core::{
+    marker::PhantomData,
+    mem::offset_of,
+    ptr::NonNull, //
 };
 
-/// `rcu_dereference(hlist_first_rcu(head))`: the first node of `head`, or NULL.
-///
-/// # Safety
-///
-/// `head` points to an initialised `hlist_head` that stays valid for the call. The caller is in
-/// an RCU read-side critical section that keeps the returned node valid, or holds the list's
-/// lock.
-#[inline]
-pub(super) unsafe fn first_rcu(head: *mut bindings::hlist_head) -> *mut bindings::hlist_node {
-    // SAFETY: `head` is valid by the safety requirements, and `first` is only written with
-    // marked stores (`rcu_assign_pointer()`, `WRITE_ONCE()`) by the C list primitives.
-    // `READ_ONCE()` is all that `rcu_dereference()` is outside Alpha, whose `READ_ONCE()`
-    // includes the barrier.
-    unsafe { Atomic::from_ptr(&raw mut (*head).first) }.load(Relaxed)
+mod private {
+    pub(crate) trait Sealed {}
 }
 
-/// `rcu_dereference(hlist_next_rcu(node))`: the node after `node`, or NULL.
-///
-/// A node that was removed with [`del_init_rcu`] keeps its `next`, so a walker that is on it
-/// can go on, as with `hlist_for_each_entry_rcu()`.
+/// Which node of an element a list links.
 ///
 /// # Safety
 ///
-/// `node` points to a node that stays valid for the call. The caller is in an RCU read-side
-/// critical section that keeps the returned node valid, or holds the list's lock.
-#[inline]
-pub(super) unsafe fn next_rcu(node: *mut bindings::hlist_node) -> *mut bindings::hlist_node {
-    // SAFETY: As for `first_rcu()`: `next` is only written with marked stores by the list
-    // primitives while the node is reachable by RCU walkers.
-    unsafe { Atomic::from_ptr(&raw mut (*node).next) }.load(Relaxed)
+/// `OFFSET` is the offset of an `hlist_node` member of `struct bpf_local_storage_elem`.
+pub(super) unsafe trait Link: private::Sealed {
+    /// `offsetof(struct bpf_local_storage_elem, <node>)`.
+    const OFFSET: usize;
 }
 
-/// `INIT_HLIST_HEAD()`.
-///
-/// # Safety
-///
-/// `head` is valid for writes and not reachable by anybody else.
-#[inline]
-pub(super) unsafe fn init_head(head: *mut bindings::hlist_head) {
-    // SAFETY: By the safety requirements.
-    unsafe { bindings::INIT_HLIST_HEAD(head) }
+/// The storage list: `selem->snode`, under `local_storage->lock`.
+pub(super) enum Snode {}
+
+/// A bucket list: `selem->map_node`, under `b->lock`.
+pub(super) enum MapNode {}
+
+impl private::Sealed for Snode {}
+impl private::Sealed for MapNode {}
+
+// SAFETY: `snode` is an `hlist_node` member of the element.
+unsafe impl Link for Snode {
+    const OFFSET: usize = offset_of!(bindings::bpf_local_storage_elem, snode);
 }
 
-/// `hlist_empty()`: whether `head` has no node, read with `READ_ONCE()`, so also without the
-/// list's lock.
-///
-/// # Safety
-///
-/// `head` points to an initialised `hlist_head` that stays valid for the call.
-#[inline]
-pub(super) unsafe fn empty(head: *mut bindings::hlist_head) -> bool {
-    // SAFETY: By the safety requirements.
-    unsafe { bindings::hlist_empty(head) != 0 }
+// SAFETY: `map_node` is an `hlist_node` member of the element.
+unsafe impl Link for MapNode {
+    const OFFSET: usize = offset_of!(bindings::bpf_local_storage_elem, map_node);
 }
 
-/// `hlist_unhashed()`: whether `node` is on no list.
+/// The head of a storage list or of a bucket list: `struct hlist_head`.
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `node` points to a valid node, and the caller holds the lock of the list the node is or was
-/// on (the plain read must not race with a writer).
-#[inline]
-pub(super) unsafe fn unhashed(node: *mut bindings::hlist_node) -> bool {
-    // Read here rather than through the C helper: this runs under the storage lock on every
-    // lookup that misses the cache (`__bpf_local_storage_insert_cache()`), where C inlines it.
-    // SAFETY: `node` is valid, and the lock we hold excludes writers of `pprev`.
-    unsafe { (*node).pprev.is_null() }
+/// Initialised (`INIT_HLIST_HEAD()`); every node on it is the `L` node of an element, linked by
+/// [`Locked::add`] and so kept allocated until a grace period after its removal.
+#[repr(transparent)]
+pub(super) struct Head<L: Link>(Opaque<bindings::hlist_head>, PhantomData<L>);
+
+impl<L: Link> Head<L> {
+    /// Creates a reference to a list head from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to the initialised list head of a storage (for [`Snode`]) or of a bucket
+    /// (for [`MapNode`]), valid for `'a`.
+    #[inline]
+    pub(super) unsafe fn from_raw<'a>(ptr: *mut bindings::hlist_head) -> &'a Self {
+        // SAFETY: `Head` is `repr(transparent)` over `Opaque<hlist_head>`, and the caller
+        // guarantees that `ptr` is valid for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// `rcu_dereference(hlist_first_rcu(head))`.
+    #[inline]
+    fn first(&self) -> *mut bindings::hlist_node {
+        // SAFETY: `first` is a pointer member of the valid head, only written with marked
+        // stores (`rcu_assign_pointer()`, `WRITE_ONCE()`) by the C list primitives.
+        // `READ_ONCE()` is all that `rcu_dereference()` is outside Alpha, whose `READ_ONCE()`
+        // includes the barrier.
+        unsafe { Atomic::from_ptr(&raw mut (*self.0.get()).first) }.load(Relaxed)
+    }
+
+    /// `hlist_empty()`, read with `READ_ONCE()`: exact under the list's lock, a hint otherwise.
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.first().is_null()
+    }
+
+    /// `hlist_for_each_entry_rcu()`: the elements of the list, allocated for as long as `rcu`
+    /// is held.
+    ///
+    /// The next node is read when the next element is asked for, not before: the body may
+    /// unlink the current element (`hlist_del_init_rcu()` keeps its `next`) or free it (after a
+    /// grace period), exactly as with the C macro.
+    #[inline]
+    pub(super) fn iter<'g>(&'g self, _rcu: &'g rcu::Guard) -> Iter<'g, L> {
+        // INVARIANT: Before the first element; the caller holds `rcu` for `'g`.
+        Iter {
+            head: self,
+            at: None,
+        }
+    }
 }
 
-/// `hlist_unhashed_lockless()`: [`unhashed`] without the lock, a hint that may be stale as soon
-/// as it is returned.
+/// The walk of [`Head::iter`].
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `node` points to a valid node.
-#[inline]
-pub(super) unsafe fn unhashed_lockless(node: *mut bindings::hlist_node) -> bool {
-    // SAFETY: By the safety requirements; `pprev` is read with `READ_ONCE()`.
-    unsafe { bindings::hlist_unhashed_lockless(node) != 0 }
+/// The current CPU is in an RCU read-side critical section for `'g`. `at` is `None` before the
+/// first element, else the last node yielded, which the critical section keeps allocated.
+pub(super) struct Iter<'g, L: Link> {
+    head: &'g Head<L>,
+    at: Option<NonNull<bindings::hlist_node>>,
 }
 
-/// `hlist_is_singular_node()`: whether `node` is the only node of `head`.
-///
-/// # Safety
-///
-/// `node` is on the list `head`, and the caller holds the list's lock.
-#[inline]
-pub(super) unsafe fn is_singular_node(
-    node: *mut bindings::hlist_node,
-    head: *mut bindings::hlist_head,
-) -> bool {
-    // SAFETY: By the safety requirements.
-    unsafe { bindings::hlist_is_singular_node(node, head) }
+impl<'g, L: Link> Iterator for Iter<'g, L> {
+    type Item = Selem<'g>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Selem<'g>> {
+        let node = match self.at {
+            None => self.head.first(),
+            // SAFETY: The node is allocated for `'g` (type invariant); `next` is only written
+            // with marked stores while RCU walkers can reach the node, and a removed node keeps
+            // it.
+            Some(at) => unsafe { Atomic::from_ptr(&raw mut (*at.as_ptr()).next) }.load(Relaxed),
+        };
+        let node = NonNull::new(node)?;
+        self.at = Some(node);
+        // SAFETY: Nodes of a `Head<L>` are `L` nodes of elements (type invariant of `Head`),
+        // kept allocated by the RCU read section of `'g` (type invariant).
+        Some(unsafe { Selem::from_node::<L>(node.as_ptr()) })
+    }
 }
 
-/// `hlist_add_head_rcu()`: publishes `node` at the head of `head` to RCU walkers.
+/// A list that the current CPU may change: it holds the list's lock, or nobody else can reach
+/// the list yet.
 ///
-/// # Safety
+/// # Invariants
 ///
-/// - The caller holds the list's lock.
-/// - `node` is on no list, and the object it is part of stays valid until it is removed from
-///   the list and an RCU grace period has elapsed.
-#[inline]
-pub(super) unsafe fn add_head_rcu(
-    node: *mut bindings::hlist_node,
-    head: *mut bindings::hlist_head,
-) {
-    // SAFETY: By the safety requirements.
-    unsafe { bindings::hlist_add_head_rcu(node, head) }
+/// For `'g`, the current CPU holds the lock of the list `head`, or nobody else can reach it.
+pub(super) struct Locked<'g, L: Link> {
+    head: &'g Head<L>,
 }
 
-/// `hlist_del_init_rcu()`: removes `node` from its list if it is on one, leaving it unhashed;
-/// RCU walkers that are on it can still go on.
+// Not derived: that would require `L: Copy`.
+impl<L: Link> Clone for Locked<'_, L> {
+    #[inline]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<L: Link> Copy for Locked<'_, L> {}
+
+impl<'g, L: Link> Locked<'g, L> {
+    /// Marks `head` as locked.
+    ///
+    /// # Safety
+    ///
+    /// For `'g`, the current CPU holds the lock of `head`, or nobody else can reach it (the
+    /// list of a storage not published yet).
+    #[inline]
+    pub(super) unsafe fn new(head: &'g Head<L>) -> Self {
+        // INVARIANT: By the safety requirements.
+        Self { head }
+    }
+
+    /// `hlist_empty()`, exact under the lock.
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.head.is_empty()
+    }
+
+    /// `!hlist_unhashed()`: `selem` as an element on this list, or `None` if it is on none.
+    ///
+    /// The `pprev` load is a plain one, as in C's `hlist_unhashed()`: the lock excludes
+    /// writers. It runs under the storage lock on every lookup that misses the cache, where C
+    /// inlines it too.
+    ///
+    /// # Safety
+    ///
+    /// `selem`'s `L` node is on this list or on none.
+    #[inline]
+    pub(super) unsafe fn claim<'e>(&self, selem: Selem<'e>) -> Option<OnList<'g, 'e, L>> {
+        // SAFETY: The node is within the live element, on this list or on none; we hold the
+        // list's lock (or the list is ours), so no writer races with the read.
+        let linked = !unsafe { (*selem.node::<L>()).pprev }.is_null();
+        // INVARIANT: On this list, whose lock is held for `'g`.
+        linked.then_some(OnList { list: *self, selem })
+    }
+
+    /// `hlist_add_head_rcu()`: publishes `selem` at the head of the list.
+    ///
+    /// # Safety
+    ///
+    /// - `selem`'s `L` node is on no list, and the element stays allocated until it is removed
+    ///   and a grace period has elapsed.
+    /// - This is the element's list: for [`Snode`], the list of the storage in its
+    ///   `local_storage` (set before, and published by the `rcu_assign_pointer()` inside); for
+    ///   [`MapNode`], the bucket of its map that its storage hashes to.
+    #[inline]
+    pub(super) unsafe fn add<'e>(&self, selem: Selem<'e>) -> OnList<'g, 'e, L> {
+        // SAFETY: We hold the lock (type invariant); the caller guarantees the rest.
+        unsafe { bindings::hlist_add_head_rcu(selem.node::<L>(), self.head.0.get()) };
+        // INVARIANT: Just added, lock held for `'g`.
+        OnList { list: *self, selem }
+    }
+}
+
+/// An element on a [`Locked`] list.
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `node` is on no list, or the caller holds the lock of the list it is on.
-#[inline]
-pub(super) unsafe fn del_init_rcu(node: *mut bindings::hlist_node) {
-    // SAFETY: By the safety requirements.
-    unsafe { bindings::hlist_del_init_rcu(node) }
+/// `selem`'s `L` node is on `list`, which the current CPU may change (see [`Locked`]).
+pub(super) struct OnList<'g, 'e, L: Link> {
+    list: Locked<'g, L>,
+    selem: Selem<'e>,
+}
+
+impl<'e, L: Link> OnList<'_, 'e, L> {
+    /// The element.
+    #[inline]
+    pub(super) fn selem(&self) -> Selem<'e> {
+        self.selem
+    }
+
+    /// `hlist_is_singular_node()`: whether this is the only element of the list.
+    #[inline]
+    pub(super) fn is_last(&self) -> bool {
+        // SAFETY: The node is on the list whose lock we hold (type invariant).
+        unsafe { bindings::hlist_is_singular_node(self.selem.node::<L>(), self.list.head.0.get()) }
+    }
+
+    /// `hlist_del_init_rcu()`: removes the element, leaving its node unhashed and its `next`
+    /// intact for RCU walkers that are on it.
+    #[inline]
+    pub(super) fn del(self) -> Selem<'e> {
+        // SAFETY: The node is on the list whose lock we hold (type invariant).
+        unsafe { bindings::hlist_del_init_rcu(self.selem.node::<L>()) };
+        self.selem
+    }
 }

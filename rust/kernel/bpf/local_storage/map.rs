@@ -20,7 +20,12 @@ use super::{
         CacheIdx, //
     },
     element::Selem,
-    hlist,
+    hlist::{
+        Head,
+        Locked,
+        MapNode,
+        OnList, //
+    },
     teardown, //
 };
 use crate::{
@@ -235,11 +240,11 @@ impl Bucket {
         unsafe { &*ptr.cast() }
     }
 
-    /// `&b->list`.
+    /// `&b->list`: the elements of the bucket, through their `map_node`.
     #[inline]
-    pub(super) fn list(&self) -> *mut bindings::hlist_head {
-        // SAFETY: A projection to a member of the valid bucket.
-        unsafe { &raw mut (*self.0.get()).list }
+    pub(super) fn list(&self) -> &Head<MapNode> {
+        // SAFETY: The list head of the valid bucket, initialised by `map_alloc`.
+        unsafe { Head::from_raw(&raw mut (*self.0.get()).list) }
     }
 
     /// `&b->lock`.
@@ -292,38 +297,35 @@ pub(super) struct BucketGuard<'a> {
 }
 
 impl BucketGuard<'_> {
-    /// Whether `selem` is on a bucket list (`selem_linked_to_map()`), exact under the lock.
+    /// The bucket list, locked.
+    #[inline]
+    fn list(&self) -> Locked<'_, MapNode> {
+        // SAFETY: We hold the bucket's lock (type invariant) while `self` is borrowed.
+        unsafe { Locked::new(self.bucket.list()) }
+    }
+
+    /// `selem` as an element on the bucket (`selem_linked_to_map()`, exact under the lock), or
+    /// `None` if it is on none.
     ///
     /// # Safety
     ///
     /// `selem` is on this bucket's list or on none.
     #[inline]
-    pub(super) unsafe fn is_linked(&self, selem: Selem<'_>) -> bool {
-        // SAFETY: The node is on this list or none, whose lock we hold by the type invariant.
-        !unsafe { hlist::unhashed(selem.map_node()) }
+    pub(super) unsafe fn claim<'e>(&self, selem: Selem<'e>) -> Option<OnList<'_, 'e, MapNode>> {
+        // SAFETY: By the safety requirements.
+        unsafe { self.list().claim(selem) }
     }
 
     /// Adds `selem` to the bucket: `bpf_selem_link_map_nolock()`.
     ///
     /// # Safety
     ///
-    /// `selem` is on no bucket list, belongs to a storage that hashes to this bucket, and is
-    /// not freed before it is unlinked again and an RCU grace period has elapsed.
+    /// `selem` is on no bucket list, belongs to a storage that hashes to this bucket of its
+    /// map, and is not freed before it is unlinked again and an RCU grace period has elapsed.
     #[inline]
     pub(super) unsafe fn link(&self, selem: Selem<'_>) {
-        // SAFETY: We hold the list's lock by the type invariant; the caller guarantees the rest.
-        unsafe { hlist::add_head_rcu(selem.map_node(), self.bucket.list()) }
-    }
-
-    /// Removes `selem` from the bucket if it is on it: `bpf_selem_unlink_map_nolock()`.
-    ///
-    /// # Safety
-    ///
-    /// `selem` is on this bucket's list or on none.
-    #[inline]
-    pub(super) unsafe fn unlink(&self, selem: Selem<'_>) {
-        // SAFETY: The node is on this list or none, whose lock we hold by the type invariant.
-        unsafe { hlist::del_init_rcu(selem.map_node()) }
+        // SAFETY: By the safety requirements.
+        unsafe { self.list().add(selem) };
     }
 }
 
@@ -406,7 +408,7 @@ pub(super) unsafe fn map_alloc(
         // SAFETY: `buckets` has `nbuckets` elements, only known to us.
         unsafe {
             let b = buckets.add(i);
-            hlist::init_head(&raw mut (*b).list);
+            bindings::INIT_HLIST_HEAD(&raw mut (*b).list);
             init_lock(&raw mut (*b).lock);
         }
     }

@@ -20,7 +20,12 @@ use super::{
         Selem,
         Unlinked, //
     },
-    hlist,
+    hlist::{
+        Head,
+        Locked,
+        OnList,
+        Snode, //
+    },
     map::{
         init_lock,
         Bucket,
@@ -90,9 +95,9 @@ impl Storage {
 
     /// `&local_storage->list`: the owner's elements, through their `snode`.
     #[inline]
-    pub(super) fn list(&self) -> *mut bindings::hlist_head {
-        // SAFETY: A projection to a member of the valid storage.
-        unsafe { &raw mut (*self.as_raw()).list }
+    pub(super) fn list(&self) -> &Head<Snode> {
+        // SAFETY: The list head of the valid storage, initialised by `alloc()`.
+        unsafe { Head::from_raw(&raw mut (*self.as_raw()).list) }
     }
 
     /// `&local_storage->lock`.
@@ -120,8 +125,7 @@ impl Storage {
     /// `hlist_empty(&local_storage->list)` without the lock: a hint.
     #[inline]
     pub(super) fn is_empty_lockless(&self) -> bool {
-        // SAFETY: The list head is valid; `hlist_empty()` reads it with `READ_ONCE()`.
-        unsafe { hlist::empty(self.list()) }
+        self.list().is_empty()
     }
 
     /// `local_storage->cache[idx]`, as a marked pointer.
@@ -265,10 +269,10 @@ impl Storage {
         // SAFETY: Lock held or storage private, by the safety requirements.
         unsafe { self.add_mem_charge(u64::from(smap.elem_size())) };
         selem.set_local_storage(self.as_raw());
-        // SAFETY: Lock held or storage private; `selem` is on no list. The
-        // `rcu_assign_pointer()` inside publishes `local_storage` (set just above) with the
+        // SAFETY: Lock held or storage private; `selem` is on no list, and this is its storage.
+        // The `rcu_assign_pointer()` inside publishes `local_storage` (set just above) with the
         // element.
-        unsafe { hlist::add_head_rcu(selem.snode(), self.list()) };
+        unsafe { Locked::new(self.list()).add(selem) };
     }
 
     /// The RCU Tasks Trace callback of [`Storage::free`]: `bpf_local_storage_free_trace_rcu()`.
@@ -336,32 +340,29 @@ impl StorageGuard<'_> {
         bucket.lock_irqsave()
     }
 
-    /// Whether `selem` is on the storage list: `selem_linked_to_storage()`, exact under the lock.
+    /// The storage list, locked.
+    #[inline]
+    fn list(&self) -> Locked<'_, Snode> {
+        // SAFETY: We hold the storage's lock (type invariant) while `self` is borrowed.
+        unsafe { Locked::new(self.storage.list()) }
+    }
+
+    /// `selem` as an element on the storage list (`selem_linked_to_storage()`, exact under the
+    /// lock), or `None` if it is on none.
     ///
     /// # Safety
     ///
     /// `selem` is on this storage's list or on none.
     #[inline]
-    pub(super) unsafe fn is_linked(&self, selem: Selem<'_>) -> bool {
-        // SAFETY: The node is on this list or none, whose lock we hold (type invariant).
-        !unsafe { hlist::unhashed(selem.snode()) }
+    pub(super) unsafe fn claim<'e>(&self, selem: Selem<'e>) -> Option<OnList<'_, 'e, Snode>> {
+        // SAFETY: By the safety requirements.
+        unsafe { self.list().claim(selem) }
     }
 
     /// `hlist_empty(&local_storage->list)`, exact under the lock.
     #[inline]
     pub(super) fn is_empty(&self) -> bool {
-        self.storage.is_empty_lockless()
-    }
-
-    /// Whether `selem` is the last element of the storage.
-    ///
-    /// # Safety
-    ///
-    /// `selem` is on this storage's list.
-    #[inline]
-    pub(super) unsafe fn is_last(&self, selem: Selem<'_>) -> bool {
-        // SAFETY: The node is on this list, whose lock we hold (type invariant).
-        unsafe { hlist::is_singular_node(selem.snode(), self.storage.list()) }
+        self.list().is_empty()
     }
 
     /// Adds `selem` to the storage: `bpf_selem_link_storage_nolock()` with the lock held.
@@ -374,17 +375,6 @@ impl StorageGuard<'_> {
     pub(super) unsafe fn link(&self, selem: Selem<'_>) {
         // SAFETY: We hold the lock (type invariant); the caller guarantees the rest.
         unsafe { self.storage.link_nolock(selem) }
-    }
-
-    /// Removes `selem` from the storage list, and nothing else.
-    ///
-    /// # Safety
-    ///
-    /// `selem` is on this storage's list or on none.
-    #[inline]
-    pub(super) unsafe fn del(&self, selem: Selem<'_>) {
-        // SAFETY: The node is on this list or none, whose lock we hold (type invariant).
-        unsafe { hlist::del_init_rcu(selem.snode()) }
     }
 
     /// The bookkeeping of removing `selem` from the storage:
@@ -400,15 +390,15 @@ impl StorageGuard<'_> {
     ///
     /// # Safety
     ///
-    /// `selem` is on this storage's list and `smap` is its map. Without `pin_owner`, the owner
-    /// is alive.
+    /// `smap` is the map of `selem`. Without `pin_owner`, the owner is alive.
     pub(super) unsafe fn unlink_misc(
         &self,
-        selem: Selem<'_>,
+        selem: &OnList<'_, '_, Snode>,
         smap: &Map,
         free_storage: bool,
         pin_owner: bool,
     ) {
+        let selem = selem.selem();
         let storage = self.storage;
         let owner = storage.owner_slot().load(Relaxed);
 
@@ -463,13 +453,15 @@ impl StorageGuard<'_> {
     /// `selem` is on this storage's list, is unlinked from its map (or is being, under the
     /// bucket lock held inside this one), `smap` is its map, and the owner is alive. Nobody else
     /// frees the element.
-    pub(super) unsafe fn unlink(&self, selem: Selem<'_>, smap: &Map) -> (Unlinked, bool) {
-        // SAFETY: `selem` is on this list.
-        let free_storage = unsafe { self.is_last(selem) };
+    pub(super) unsafe fn unlink(
+        &self,
+        selem: OnList<'_, '_, Snode>,
+        smap: &Map,
+    ) -> (Unlinked, bool) {
+        let free_storage = selem.is_last();
         // SAFETY: By the safety requirements; the owner is alive, no pin needed.
-        unsafe { self.unlink_misc(selem, smap, free_storage, false) };
-        // SAFETY: `selem` is on this list.
-        unsafe { self.del(selem) };
+        unsafe { self.unlink_misc(&selem, smap, free_storage, false) };
+        let selem = selem.del();
         // SAFETY: Unlinked from both sides now; the caller leaves the free to us.
         (unsafe { Unlinked::new(selem) }, free_storage)
     }
@@ -485,7 +477,7 @@ impl StorageGuard<'_> {
     /// `selem` is on this storage's list or on none, and `smap` is its map.
     pub(super) unsafe fn cache_insert(&self, smap: &Map, selem: Selem<'_>) {
         // SAFETY: By the safety requirements.
-        if unsafe { self.is_linked(selem) } {
+        if unsafe { self.claim(selem) }.is_some() {
             // `rcu_assign_pointer()`: lookups that load the slot see the initialised element.
             self.storage
                 .cache_slot(smap.cache_idx())
@@ -544,7 +536,7 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
 
     // SAFETY: `raw` is a new, zeroed allocation of a storage, only known to us.
     unsafe {
-        hlist::init_head(&raw mut (*raw).list);
+        bindings::INIT_HLIST_HEAD(&raw mut (*raw).list);
         init_lock(&raw mut (*raw).lock);
         (*raw).owner = owner.as_ptr();
         (*raw).mem_charge = u64::from(STORAGE_SIZE);
@@ -572,7 +564,9 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
         // `cmpxchg()`: the initialisation above is visible before the pointer.
         if slot.cmpxchg(ptr::null_mut(), raw, Full).is_err() {
             // SAFETY: `first` is on this bucket's list, whose lock we hold.
-            unsafe { bucket.unlink(selem) };
+            if let Some(on_map) = unsafe { bucket.claim(selem) } {
+                on_map.del();
+            }
             return Err(EAGAIN);
         }
         Ok(())

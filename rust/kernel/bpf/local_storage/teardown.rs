@@ -117,7 +117,6 @@ use super::{
         self,
         Selem, //
     },
-    hlist,
     map::{
         Bucket,
         BucketGuard,
@@ -216,11 +215,10 @@ fn finish(selem: Selem<'_>, pass: Pass) -> bool {
 /// `selem` is on `guard`'s bucket or on no bucket, and `smap` is its map.
 unsafe fn unlink_from_bucket(guard: &BucketGuard<'_>, selem: Selem<'_>, smap: &Map) -> Step {
     // SAFETY: The element is on this bucket's list or on none (our contract).
-    if !unsafe { guard.is_linked(selem) } {
+    let Some(on_map) = (unsafe { guard.claim(selem) }) else {
         return Step::AlreadyUnlinked;
-    }
-    // SAFETY: The element is on this bucket's list.
-    unsafe { guard.unlink(selem) };
+    };
+    on_map.del();
     // SAFETY: `smap` is the element's map, and we just unlinked it.
     unsafe { selem.free_fields(smap) };
     Step::Unlinked
@@ -262,13 +260,11 @@ unsafe fn unlink_nofail_destroy(storage: &Storage, selem: Selem<'_>) {
         {
             Some(guard) => {
                 // SAFETY: The element was found on this storage's list.
-                if unsafe { guard.is_linked(selem) } {
-                    // SAFETY: The element is on this list.
-                    free_storage = unsafe { guard.is_last(selem) };
+                if let Some(on_storage) = unsafe { guard.claim(selem) } {
+                    free_storage = on_storage.is_last();
                     // No uncharge, no owner pointer update: the owner is going away, and the
                     // charge left is returned by `destroy()` for the owner to drop.
-                    // SAFETY: As above.
-                    unsafe { guard.del(selem) };
+                    on_storage.del();
                     Step::Unlinked
                 } else {
                     Step::AlreadyUnlinked
@@ -349,17 +345,15 @@ unsafe fn unlink_nofail_map_free(
         {
             Some(guard) => {
                 // SAFETY: The element is on this storage's list or on none.
-                if unsafe { guard.is_linked(selem) } {
-                    // SAFETY: The element is on this list.
-                    free_storage = unsafe { guard.is_last(selem) };
+                if let Some(on_storage) = unsafe { guard.claim(selem) } {
+                    free_storage = on_storage.is_last();
                     if smap_set {
                         // Clear the cache slot, uncharge, and detach the storage from its
                         // owner if this was the last element, with the owner pinned.
-                        // SAFETY: The element is on this list and `smap` is its map.
-                        unsafe { guard.unlink_misc(selem, smap, free_storage, true) };
+                        // SAFETY: `smap` is the element's map.
+                        unsafe { guard.unlink_misc(&on_storage, smap, free_storage, true) };
                     }
-                    // SAFETY: As above.
-                    unsafe { guard.del(selem) };
+                    on_storage.del();
                     Step::Unlinked
                 } else {
                     Step::AlreadyUnlinked
@@ -396,6 +390,33 @@ fn resched_outside_rcu(guard: rcu::Guard) -> rcu::Guard {
     rcu::Guard::new()
 }
 
+/// One walk of `bucket` by map free, in the RCU read section of `rcu`. Returns `false` if the
+/// walk must restart after rescheduling: a bucket lock to retry, or a reschedule due.
+///
+/// # Safety
+///
+/// As for [`drain_map`], with `bucket` one of `smap`'s buckets.
+unsafe fn walk_bucket(
+    smap: &Map,
+    bucket: &Bucket,
+    rcu: &rcu::Guard,
+    failures: &mut BucketLockFailures,
+) -> bool {
+    // The element may be unlinked (it keeps its `next`) and freed (after a grace period, which
+    // our RCU read section holds off) before the walk reads its next node.
+    for selem in bucket.list().iter(rcu) {
+        // SAFETY: Found on the bucket of the map being freed, in our RCU read section.
+        if let Visit::Retry = unsafe { unlink_nofail_map_free(smap, bucket, selem, failures) } {
+            return false;
+        }
+        // SAFETY: Reads the current task's flags.
+        if unsafe { bindings::need_resched() } {
+            return false;
+        }
+    }
+    true
+}
+
 /// Unlinks and frees every element of `smap`: the bucket walk of `bpf_local_storage_map_free()`.
 ///
 /// # Safety
@@ -406,32 +427,11 @@ pub(super) unsafe fn drain_map(smap: &Map) {
     for bucket in smap.buckets() {
         let mut rcu_guard = rcu::Guard::new();
         let mut failures = BucketLockFailures::default();
-        'walk: loop {
-            // SAFETY: The bucket is valid and we are in an RCU read section; nobody adds to it.
-            let mut node = unsafe { hlist::first_rcu(bucket.list()) };
-            while !node.is_null() {
-                // SAFETY: Nodes of a bucket list are `map_node`s of elements, which our RCU read
-                // section keeps allocated.
-                let selem = unsafe { Selem::from_map_node(node) };
-                // SAFETY: Found on the bucket of the map being freed, in our RCU read section.
-                match unsafe { unlink_nofail_map_free(smap, bucket, selem, &mut failures) } {
-                    Visit::Done => {}
-                    Visit::Retry => {
-                        rcu_guard = resched_outside_rcu(rcu_guard);
-                        continue 'walk;
-                    }
-                }
-                // SAFETY: Reads the current task's flags.
-                if unsafe { bindings::need_resched() } {
-                    rcu_guard = resched_outside_rcu(rcu_guard);
-                    continue 'walk;
-                }
-                // The element may have been unlinked (it keeps its `next`) and freed (after a
-                // grace period, which our RCU read section holds off).
-                // SAFETY: `node` is still allocated, see above.
-                node = unsafe { hlist::next_rcu(node) };
-            }
-            break;
+        // Walk the bucket until it is done; restart it after leaving the RCU read section, as
+        // the element the walk was on may be freed meanwhile.
+        // SAFETY: `bucket` is one of the buckets of `smap`, which is being freed (our contract).
+        while !unsafe { walk_bucket(smap, bucket, &rcu_guard, &mut failures) } {
+            rcu_guard = resched_outside_rcu(rcu_guard);
         }
         drop(rcu_guard);
     }
@@ -449,18 +449,14 @@ pub(super) unsafe fn drain_map(smap: &Map) {
 /// or remove its elements any more. The caller is in a regular RCU read-side critical section
 /// that it entered before reading the owner's pointer to `storage`.
 pub(super) unsafe fn destroy(storage: &Storage) -> u32 {
-    // SAFETY: We are in an RCU read section that keeps the nodes allocated.
-    let mut node = unsafe { hlist::first_rcu(storage.list()) };
-    while !node.is_null() {
-        // SAFETY: Nodes of a storage list are `snode`s of elements, which the caller's RCU read
-        // section keeps allocated.
-        let selem = unsafe { Selem::from_snode(node) };
-        // SAFETY: `selem` is on the list of the dying owner's storage, found in the caller's
-        // RCU read section.
+    // Nested in the caller's: the elements are found in it, the storage was before it.
+    let rcu = rcu::Guard::new();
+    for selem in storage.list().iter(&rcu) {
+        // SAFETY: `selem` is on the list of the dying owner's storage, found in an RCU read
+        // section.
         unsafe { unlink_nofail_destroy(storage, selem) };
-        // SAFETY: As above; an unlinked node keeps its `next`.
-        node = unsafe { hlist::next_rcu(node) };
     }
+    drop(rcu);
 
     storage.release_owner_and_wait();
 

@@ -169,11 +169,16 @@ pub(super) fn update(
             // SAFETY: Found on the list under our lock.
             let old = unsafe { Selem::from_sdata(old) };
             // SAFETY: `old`'s storage is ours, which hashes to this bucket.
-            unsafe { bucket.unlink(old) };
-            // SAFETY: `old` is on our list, just unlinked from its map `smap`; the owner is
-            // alive. Nobody else frees it: it is off both lists.
-            let (unlinked, _last) = unsafe { guard.unlink(old, smap) };
-            Some(unlinked)
+            if let Some(on_map) = unsafe { bucket.claim(old) } {
+                on_map.del();
+            }
+            // SAFETY: Found on our list under our lock, so on it.
+            unsafe { guard.claim(old) }.map(|on_storage| {
+                // SAFETY: Just unlinked from its map `smap`; the owner is alive. Nobody else
+                // frees it: it is off both lists.
+                let (unlinked, _last) = unsafe { guard.unlink(on_storage, smap) };
+                unlinked
+            })
         };
 
         (linked.sdata(), old)
