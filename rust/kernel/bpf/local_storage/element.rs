@@ -127,15 +127,15 @@ impl<'a> Selem<'a> {
     /// `SDATA(selem)`: what lookups return.
     #[inline]
     pub(super) fn sdata(self) -> *mut bindings::bpf_local_storage_data {
-        // SAFETY: A projection to a member that starts within the allocation (type invariant).
-        unsafe { &raw mut (*self.as_raw()).sdata }
+        let selem = self.as_raw();
+        crate::ptr::project!(mut selem, .sdata)
     }
 
     /// `SDATA(selem)->data`: the value.
     #[inline]
     pub(super) fn data(self) -> *mut c_void {
-        // SAFETY: As for `sdata()`; the value follows the header.
-        unsafe { (&raw mut (*self.as_raw()).sdata.data).cast() }
+        let selem = self.as_raw();
+        crate::ptr::project!(mut selem, .sdata.data).cast()
     }
 
     /// The element's `L` node: `&selem->snode` or `&selem->map_node`.
@@ -149,8 +149,8 @@ impl<'a> Selem<'a> {
     /// `&selem->rcu`, which shares its place with the unused `free_node`.
     #[inline]
     fn rcu_head(self) -> *mut bindings::callback_head {
-        // SAFETY: As for `sdata()`; `rcu` is the first member of the union.
-        unsafe { &raw mut (*self.as_raw()).__bindgen_anon_1.rcu }
+        let selem = self.as_raw();
+        crate::ptr::project!(mut selem, .__bindgen_anon_1.rcu)
     }
 
     /// `SDATA(selem)->smap`, the map, as a marked pointer.

@@ -27,6 +27,7 @@ use super::{
     },
     storage::{
         self,
+        Dying,
         Storage, //
     },
     teardown, update,
@@ -66,10 +67,9 @@ unsafe extern "C" fn rust_bpf_local_storage_map_alloc(
     attr: *mut bindings::bpf_attr,
     cache: *mut bindings::bpf_local_storage_cache,
 ) -> *mut bindings::bpf_map {
-    // SAFETY: By the safety requirements.
-    let cache = unsafe { Cache::from_raw(cache) };
-    // SAFETY: By the safety requirements.
-    match unsafe { map::map_alloc(attr, cache) } {
+    // SAFETY: By the safety requirements; map creation uses the first member of the union.
+    let (attr, cache) = unsafe { (&(*attr).__bindgen_anon_1, Cache::from_raw(cache)) };
+    match map::map_alloc(attr, cache) {
         Ok(map) => map,
         Err(e) => e.to_ptr(),
     }
@@ -159,16 +159,18 @@ unsafe extern "C" fn rust_bpf_local_storage_insert_cache(
 ///
 /// # Safety
 ///
-/// As for [`teardown::destroy`].
+/// `local_storage` is the storage of an owner that is being freed: no program or system call
+/// can add or remove its elements any more, and nobody else destroys it. The caller is in a
+/// regular RCU read-side critical section that it entered before reading the owner's pointer to
+/// `local_storage`.
 #[export]
 unsafe extern "C" fn rust_bpf_local_storage_destroy(
     local_storage: *mut bindings::bpf_local_storage,
 ) -> u32 {
-    // SAFETY: The storage is valid during the caller's RCU read section, by the safety
-    // requirements.
-    let storage = unsafe { Storage::from_raw(local_storage) };
-    // SAFETY: By the safety requirements.
-    unsafe { teardown::destroy(storage) }
+    // SAFETY: By the safety requirements: the storage stays allocated during the caller's RCU
+    // read section, and its owner is being freed.
+    let dying = unsafe { Dying::new(Storage::from_raw(local_storage)) };
+    teardown::destroy(dying)
 }
 
 /// `bpf_selem_link_storage_nolock()`: adds `selem` to the list of `local_storage` and counts

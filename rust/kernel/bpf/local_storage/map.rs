@@ -41,6 +41,7 @@ use crate::{
     },
     types::Opaque,
 };
+use core::ptr;
 
 /// The map flags a local storage map may be created with: `BPF_LOCAL_STORAGE_CREATE_FLAG_MASK`.
 const CREATE_FLAG_MASK: u32 = bindings::BPF_F_NO_PREALLOC | bindings::BPF_F_CLONE;
@@ -131,8 +132,8 @@ impl Map {
     /// `&smap->map`.
     #[inline]
     pub(super) fn bpf_map(&self) -> *mut bindings::bpf_map {
-        // SAFETY: A projection to a member of the valid map.
-        unsafe { &raw mut (*self.as_raw()).map }
+        let smap = self.as_raw();
+        crate::ptr::project!(mut smap, .map)
     }
 
     /// `smap->elem_size`: the size of an element of this map, value included.
@@ -195,8 +196,9 @@ impl Map {
         // Only out of range on a bug here; stay in bounds anyway.
         let i = i & (self.nbuckets() - 1);
         // SAFETY: By the type invariant `buckets` has `nbuckets()` initialised buckets, `i` is
-        // below it, and they are freed with the map.
-        unsafe { Bucket::from_raw((*self.as_raw()).buckets.add(i)) }
+        // below it, and they are freed with the map, after the borrow of `self` ends. `Bucket` is
+        // `repr(transparent)` over `Opaque<bpf_local_storage_map_bucket>`.
+        unsafe { &*(*self.as_raw()).buckets.add(i).cast::<Bucket>() }
     }
 
     /// The bucket of the elements of `storage`: `select_bucket()`.
@@ -228,18 +230,6 @@ impl Map {
 pub(super) struct Bucket(Opaque<bindings::bpf_local_storage_map_bucket>);
 
 impl Bucket {
-    /// Creates a reference to a [`Bucket`] from a raw pointer.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` points to an initialised bucket of a map, valid for `'a`.
-    #[inline]
-    unsafe fn from_raw<'a>(ptr: *mut bindings::bpf_local_storage_map_bucket) -> &'a Self {
-        // SAFETY: `Bucket` is `repr(transparent)` over `Opaque<bpf_local_storage_map_bucket>`,
-        // and the caller guarantees that `ptr` is valid for `'a`.
-        unsafe { &*ptr.cast() }
-    }
-
     /// `&b->list`: the elements of the bucket, through their `map_node`.
     #[inline]
     pub(super) fn list(&self) -> &Head<MapNode> {
@@ -269,20 +259,6 @@ impl Bucket {
             _guard: guard,
         })
     }
-}
-
-/// Initialises, in place, the rqspinlock of a bucket or a storage, which [`Lock::from_raw`] then
-/// reaches as an [`RqSpinLockIrqSave`].
-///
-/// # Safety
-///
-/// `slot` is valid for writes, and nobody uses the lock until this returns.
-pub(super) unsafe fn init_lock(slot: *mut bindings::rqspinlock_t) {
-    let slot = slot.cast::<RqSpinLockIrqSave<()>>();
-    // SAFETY: `RqSpinLockIrqSave<()>` has the layout of its lock state, `rqspinlock_t` (the
-    // property `Lock::from_raw` relies on); the caller gives us `slot`, which stays where it is
-    // (in the bucket array or the storage) until freed.
-    unsafe { pin_init::raw_init(slot, new_rqspinlock_irqsave!(())) };
 }
 
 /// The lock of a [`Bucket`], held: the bucket list may be changed.
@@ -352,15 +328,13 @@ pub(super) fn map_alloc_check(attr: &bindings::bpf_attr__bindgen_ty_1) -> Result
 
 /// Allocates and initialises a local storage map: `bpf_local_storage_map_alloc()`.
 ///
-/// # Safety
-///
-/// `attr` points to the attributes of a map creation that passed [`map_alloc_check`].
-pub(super) unsafe fn map_alloc(
-    attr: *mut bindings::bpf_attr,
+/// `attr` is the map creation member of `union bpf_attr` (its first), for attributes that passed
+/// [`map_alloc_check`].
+pub(super) fn map_alloc(
+    attr: &bindings::bpf_attr__bindgen_ty_1,
     cache: &Cache,
 ) -> Result<*mut bindings::bpf_map> {
-    // SAFETY: `attr` is valid; map creation uses the first member of the union.
-    let value_size = unsafe { (*attr).__bindgen_anon_1.value_size };
+    let value_size = attr.value_size;
     // `offsetof(struct bpf_local_storage_elem, sdata.data[attr->value_size])`; the creation
     // check keeps it below `U16_MAX`, so the error is only there not to truncate.
     let elem_size = u16::try_from(ELEM_HEADER_SIZE + value_size as usize).map_err(|_| E2BIG)?;
@@ -385,6 +359,8 @@ pub(super) unsafe fn map_alloc(
     if smap.is_null() {
         return Err(ENOMEM);
     }
+    // The union, for C: its first member is at its start. C only reads it.
+    let attr = ptr::from_ref(attr).cast_mut().cast::<bindings::bpf_attr>();
     // SAFETY: `smap` was just allocated, large enough for the map, and `attr` is valid.
     unsafe { bindings::bpf_map_init_from_attr(&raw mut (*smap).map, attr) };
 
@@ -405,11 +381,16 @@ pub(super) unsafe fn map_alloc(
     }
 
     for i in 0..nbuckets {
-        // SAFETY: `buckets` has `nbuckets` elements, only known to us.
+        // SAFETY: `buckets` has `nbuckets` elements, only known to us. The lock is reached as an
+        // `RqSpinLockIrqSave<()>` by `Bucket::lock()` (`Lock::from_raw()`), which has the layout
+        // of the `rqspinlock_t` it initialises in place; the bucket array does not move.
         unsafe {
             let b = buckets.add(i);
             bindings::INIT_HLIST_HEAD(&raw mut (*b).list);
-            init_lock(&raw mut (*b).lock);
+            pin_init::raw_init(
+                (&raw mut (*b).lock).cast::<RqSpinLockIrqSave<()>>(),
+                new_rqspinlock_irqsave!(()),
+            );
         }
     }
 

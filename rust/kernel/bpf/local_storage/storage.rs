@@ -27,7 +27,6 @@ use super::{
         Snode, //
     },
     map::{
-        init_lock,
         Bucket,
         BucketGuard,
         Map, //
@@ -48,6 +47,7 @@ use crate::{
         },
         barrier::smp_mb,
         lock::Lock,
+        new_rqspinlock_irqsave,
         Refcount,
         RqSpinLockIrqSave,
         RqSpinLockIrqSaveGuard, //
@@ -182,80 +182,6 @@ impl Storage {
         self.owner_refcnt().dec();
     }
 
-    /// Drops the owner's reference and waits for the pins of concurrent map frees: the end of
-    /// `bpf_local_storage_destroy()`.
-    ///
-    /// Afterwards, no map free touches the owner or `mem_charge` any more, and this CPU sees
-    /// their updates of `mem_charge`.
-    pub(super) fn release_owner_and_wait(&self) {
-        if self.owner_refcnt().dec_and_test() {
-            // Acquire on reaching 0: every unpin (release) happened before.
-            return;
-        }
-        // A map free holds a pin: spin, as it only holds it for a few instructions under the
-        // storage lock (interrupts off), and we cannot sleep (callers are in RCU read sections).
-        while self.owner_refcnt().read() != 0 {
-            cpu_relax();
-        }
-        // Pairs with the release of `unpin_owner()`: the loads of the loop read its store, and
-        // the barrier orders our later read of `mem_charge` after them (as `smp_mb()` in C; an
-        // acquire read would do).
-        smp_mb(Full);
-    }
-
-    /// `local_storage->mem_charge`.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds the lock, or no concurrent update is possible (after
-    /// [`Storage::release_owner_and_wait`], or on a storage not published yet).
-    #[inline]
-    unsafe fn mem_charge(&self) -> u64 {
-        // SAFETY: A plain read of a member that, by the safety requirements, nobody writes
-        // concurrently.
-        unsafe { (*self.as_raw()).mem_charge }
-    }
-
-    /// Adds `delta` to `local_storage->mem_charge` (wrapping, as the C `u64` arithmetic).
-    ///
-    /// # Safety
-    ///
-    /// As for [`Storage::mem_charge`].
-    #[inline]
-    unsafe fn add_mem_charge(&self, delta: u64) {
-        // SAFETY: By the safety requirements nobody accesses `mem_charge` concurrently.
-        unsafe {
-            let charge = &raw mut (*self.as_raw()).mem_charge;
-            *charge = (*charge).wrapping_add(delta);
-        }
-    }
-
-    /// Subtracts `delta` from `local_storage->mem_charge` (wrapping).
-    ///
-    /// # Safety
-    ///
-    /// As for [`Storage::mem_charge`].
-    #[inline]
-    unsafe fn sub_mem_charge(&self, delta: u64) {
-        // SAFETY: By the safety requirements nobody accesses `mem_charge` concurrently.
-        unsafe {
-            let charge = &raw mut (*self.as_raw()).mem_charge;
-            *charge = (*charge).wrapping_sub(delta);
-        }
-    }
-
-    /// The charge left when the owner goes away, for `bpf_local_storage_destroy()` to return.
-    ///
-    /// # Safety
-    ///
-    /// Called after [`Storage::release_owner_and_wait`], by the owner's `destroy()`.
-    #[inline]
-    pub(super) unsafe fn remaining_charge(&self) -> u64 {
-        // SAFETY: After `release_owner_and_wait()` no map free updates it; the owner is dying,
-        // so no program or system call does either.
-        unsafe { self.mem_charge() }
-    }
-
     /// Adds `selem` to the storage list and counts its size: `bpf_selem_link_storage_nolock()`.
     ///
     /// # Safety
@@ -266,8 +192,12 @@ impl Storage {
     pub(super) unsafe fn link_nolock(&self, selem: Selem<'_>) {
         // SAFETY: The element's map is alive by the safety requirements.
         let smap = unsafe { Map::from_raw(selem.smap()) };
-        // SAFETY: Lock held or storage private, by the safety requirements.
-        unsafe { self.add_mem_charge(u64::from(smap.elem_size())) };
+        // SAFETY: Lock held or storage private, by the safety requirements: nobody accesses
+        // `mem_charge` concurrently.
+        unsafe {
+            let charge = &raw mut (*self.as_raw()).mem_charge;
+            *charge = (*charge).wrapping_add(u64::from(smap.elem_size()));
+        }
         selem.set_local_storage(self.as_raw());
         // SAFETY: Lock held or storage private; `selem` is on no list, and this is its storage.
         // The `rcu_assign_pointer()` inside publishes `local_storage` (set just above) with the
@@ -319,6 +249,62 @@ impl Storage {
     }
 }
 
+/// The storage of an owner that is being freed: what `bpf_local_storage_destroy()` destroys.
+///
+/// # Invariants
+///
+/// The owner is being freed: no program or system call can add or remove the storage's elements
+/// any more, and nobody else destroys the storage. The current CPU is in a regular RCU
+/// read-side critical section for `'a`, entered before it read the owner's pointer to the
+/// storage, so the storage stays allocated for `'a`.
+pub(super) struct Dying<'a>(&'a Storage);
+
+impl<'a> Dying<'a> {
+    /// Starts the destruction of `storage`.
+    ///
+    /// # Safety
+    ///
+    /// `storage` is the storage of an owner that is being freed, whose destruction is not
+    /// started elsewhere; the caller is in a regular RCU read-side critical section for `'a`,
+    /// entered before it read the owner's pointer to `storage`.
+    #[inline]
+    pub(super) unsafe fn new(storage: &'a Storage) -> Self {
+        // INVARIANT: By the safety requirements.
+        Self(storage)
+    }
+
+    /// The storage.
+    #[inline]
+    pub(super) fn storage(&self) -> &'a Storage {
+        self.0
+    }
+
+    /// Drops the owner's reference and waits for the pins of concurrent map frees, then returns
+    /// the charge left on the owner (`mem_charge`): the end of `bpf_local_storage_destroy()`.
+    ///
+    /// Afterwards no map free touches the owner or `mem_charge` any more, and this CPU sees their
+    /// updates of `mem_charge`.
+    pub(super) fn release_owner_and_wait(self) -> u64 {
+        let storage = self.0;
+        if !storage.owner_refcnt().dec_and_test() {
+            // A map free holds a pin: spin, as it only holds it for a few instructions under the
+            // storage lock (interrupts off), and we cannot sleep (we are in an RCU read section).
+            while storage.owner_refcnt().read() != 0 {
+                cpu_relax();
+            }
+            // Pairs with the release of `unpin_owner()`: the loads of the loop read its store,
+            // and the barrier orders our read of `mem_charge` below after them (as `smp_mb()` in
+            // C; an acquire read would do).
+            smp_mb(Full);
+        }
+        // Otherwise the count reached 0 here, with acquire ordering: every unpin (release)
+        // happened before.
+        // SAFETY: No map free updates `mem_charge` any more (above), and no program or system
+        // call does: the owner is being freed (type invariant), and `self` is consumed.
+        unsafe { (*storage.as_raw()).mem_charge }
+    }
+}
+
 /// The storage lock, held.
 ///
 /// # Invariants
@@ -338,6 +324,17 @@ impl StorageGuard<'_> {
     #[inline]
     pub(super) fn lock_bucket<'g>(&'g self, bucket: &'g Bucket) -> Result<BucketGuard<'g>> {
         bucket.lock_irqsave()
+    }
+
+    /// Subtracts `delta` from `local_storage->mem_charge` (wrapping, as the C `u64`
+    /// arithmetic).
+    #[inline]
+    fn sub_mem_charge(&self, delta: u64) {
+        // SAFETY: We hold the lock (type invariant), which protects `mem_charge`.
+        unsafe {
+            let charge = &raw mut (*self.storage.as_raw()).mem_charge;
+            *charge = (*charge).wrapping_sub(delta);
+        }
     }
 
     /// The storage list, locked.
@@ -424,8 +421,7 @@ impl StorageGuard<'_> {
         let owner = unsafe { MapOwner::new(smap, owner) };
         // It was charged with the element (and the storage).
         owner.uncharge(uncharge);
-        // SAFETY: We hold the lock (type invariant).
-        unsafe { storage.sub_mem_charge(u64::from(uncharge)) };
+        self.sub_mem_charge(u64::from(uncharge));
 
         if free_storage {
             storage.owner_slot().store(ptr::null_mut(), Relaxed);
@@ -487,14 +483,10 @@ impl StorageGuard<'_> {
 
     /// `bpf_local_storage_lookup(local_storage, smap, false)` with the lock held: the element of
     /// `smap` in this storage, or NULL.
-    ///
-    /// # Safety
-    ///
-    /// `smap` is a live map of the storage's type, and the caller is in an RCU read-side
-    /// critical section (the lookup asserts one with lockdep).
-    pub(super) unsafe fn lookup(&self, smap: &Map) -> *mut bindings::bpf_local_storage_data {
-        // SAFETY: By the safety requirements; `cacheit_lockit == false` never takes the lock
-        // we hold.
+    pub(super) fn lookup(&self, smap: &Map) -> *mut bindings::bpf_local_storage_data {
+        // SAFETY: The storage and the map are valid; the lock we hold keeps the elements on the
+        // list allocated and satisfies the lookup's lockdep check, and `cacheit_lockit == false`
+        // never takes it. A map of another storage type just matches no element.
         unsafe { bindings::bpf_local_storage_lookup(self.storage.as_raw(), smap.as_raw(), false) }
     }
 }
@@ -534,10 +526,15 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
         return Err((ENOMEM, first));
     }
 
-    // SAFETY: `raw` is a new, zeroed allocation of a storage, only known to us.
+    // SAFETY: `raw` is a new, zeroed allocation of a storage, only known to us. The lock is
+    // reached as an `RqSpinLockIrqSave<()>` by `Storage::lock()` (`Lock::from_raw()`), which
+    // has the layout of the `rqspinlock_t` it initialises in place; the storage does not move.
     unsafe {
         bindings::INIT_HLIST_HEAD(&raw mut (*raw).list);
-        init_lock(&raw mut (*raw).lock);
+        pin_init::raw_init(
+            (&raw mut (*raw).lock).cast::<RqSpinLockIrqSave<()>>(),
+            new_rqspinlock_irqsave!(()),
+        );
         (*raw).owner = owner.as_ptr();
         (*raw).mem_charge = u64::from(STORAGE_SIZE);
         (&raw mut (*raw).owner_refcnt)

@@ -55,7 +55,7 @@
 //! - The owner pin: map free uncharges the owner under the storage lock between a
 //!   `refcount_inc_not_zero()` and a `refcount_dec()` (release) of `owner_refcnt`; destroy drops
 //!   the owner's reference and waits for the count to reach 0, then `smp_mb()`, before reading
-//!   `mem_charge` ([`Storage::release_owner_and_wait`]). If the pin fails, destroy is past that
+//!   `mem_charge` ([`Dying::release_owner_and_wait`]). If the pin fails, destroy is past that
 //!   point and the owner may be gone: map free does not touch it.
 //!
 //! # Lock failures and retries
@@ -122,7 +122,10 @@ use super::{
         BucketGuard,
         Map, //
     },
-    storage::Storage,
+    storage::{
+        Dying,
+        Storage, //
+    },
 };
 use crate::{
     bindings,
@@ -224,14 +227,30 @@ unsafe fn unlink_from_bucket(guard: &BucketGuard<'_>, selem: Selem<'_>, smap: &M
     Step::Unlinked
 }
 
+/// An element that destroy's walk found on the list of the storage it destroys.
+///
+/// # Invariants
+///
+/// `selem` was found on the list of the destroyed storage in an RCU read-side critical section
+/// that lasts for `'g`: from then on it is on that list or on none, and allocated.
+struct DestroyedElem<'g>(Selem<'g>);
+
+/// An element that map free's walk found on `bucket`, a bucket of the map it frees.
+///
+/// # Invariants
+///
+/// `selem` was found on `bucket`, a bucket of the map being freed, in an RCU read-side critical
+/// section that lasts for `'g`: from then on it is on that bucket or on none, and allocated.
+struct FreedElem<'g> {
+    selem: Selem<'g>,
+    bucket: &'g Bucket,
+}
+
 /// Destroy's pass over one element of the storage it destroys: `bpf_selem_unlink_nofail(selem,
 /// NULL)`.
-///
-/// # Safety
-///
-/// `storage` is the storage of a dying owner, and `selem` was found on its list in the RCU
-/// read-side critical section the caller is in.
-unsafe fn unlink_nofail_destroy(storage: &Storage, selem: Selem<'_>) {
+fn unlink_nofail_destroy(dying: &Dying<'_>, elem: DestroyedElem<'_>) {
+    let storage = dying.storage();
+    let selem = elem.0;
     // `local_storage` first, as C. Either order works: map free clears `smap` before
     // `local_storage`, and a NULL `local_storage` makes us skip the map side anyway.
     let storage_set = !selem.local_storage().is_null();
@@ -297,21 +316,15 @@ enum Visit {
     Retry,
 }
 
-/// Map free's pass over one element of a bucket: `bpf_selem_unlink_nofail(selem, b)`.
+/// Map free's pass over one element of a bucket of `smap`: `bpf_selem_unlink_nofail(selem, b)`.
 ///
 /// `failures` is the number of consecutive failures of the bucket lock so far.
-///
-/// # Safety
-///
-/// `smap` is the map being freed, unreachable by programs and system calls, `bucket` one of its
-/// buckets, and `selem` was found on the bucket's list in the RCU read-side critical section the
-/// caller is in.
-unsafe fn unlink_nofail_map_free(
+fn unlink_nofail_map_free(
     smap: &Map,
-    bucket: &Bucket,
-    selem: Selem<'_>,
+    elem: FreedElem<'_>,
     failures: &mut BucketLockFailures,
 ) -> Visit {
+    let FreedElem { selem, bucket } = elem;
     if skip_revisit(Side::MapFree, selem.state().load(Relaxed)) {
         return Visit::Done;
     }
@@ -405,8 +418,10 @@ unsafe fn walk_bucket(
     // The element may be unlinked (it keeps its `next`) and freed (after a grace period, which
     // our RCU read section holds off) before the walk reads its next node.
     for selem in bucket.list().iter(rcu) {
-        // SAFETY: Found on the bucket of the map being freed, in our RCU read section.
-        if let Visit::Retry = unsafe { unlink_nofail_map_free(smap, bucket, selem, failures) } {
+        // INVARIANT: Found on a bucket of the map being freed (our contract), in our RCU read
+        // section.
+        let elem = FreedElem { selem, bucket };
+        if let Visit::Retry = unlink_nofail_map_free(smap, elem, failures) {
             return false;
         }
         // SAFETY: Reads the current task's flags.
@@ -443,25 +458,16 @@ pub(super) unsafe fn drain_map(smap: &Map) {
 /// charge left on the owner (`mem_charge`), which the owner drops itself (sockets from
 /// `sk_omem_alloc`): per-element uncharges are skipped here.
 ///
-/// # Safety
-///
-/// `storage` is the storage of an owner that is being freed: no program or system call can add
-/// or remove its elements any more. The caller is in a regular RCU read-side critical section
-/// that it entered before reading the owner's pointer to `storage`.
-pub(super) unsafe fn destroy(storage: &Storage) -> u32 {
+pub(super) fn destroy(dying: Dying<'_>) -> u32 {
     // Nested in the caller's: the elements are found in it, the storage was before it.
     let rcu = rcu::Guard::new();
-    for selem in storage.list().iter(&rcu) {
-        // SAFETY: `selem` is on the list of the dying owner's storage, found in an RCU read
-        // section.
-        unsafe { unlink_nofail_destroy(storage, selem) };
+    for selem in dying.storage().list().iter(&rcu) {
+        // INVARIANT: Found on the list of the destroyed storage, in our RCU read section.
+        unlink_nofail_destroy(&dying, DestroyedElem(selem));
     }
     drop(rcu);
 
-    storage.release_owner_and_wait();
-
-    // SAFETY: After `release_owner_and_wait()`, by the owner's destroy.
-    let charge = unsafe { storage.remaining_charge() };
+    let charge = dying.release_owner_and_wait();
     // CAST: The C function returns the `u64` as a `u32`; a storage never holds 4 GiB of charge.
     charge as u32
 }

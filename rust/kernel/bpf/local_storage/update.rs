@@ -135,8 +135,7 @@ pub(super) fn update(
             return Err(EAGAIN);
         }
 
-        // SAFETY: `smap` is a live map of the storage's type, we are in an RCU read section.
-        let old = unsafe { guard.lookup(smap) };
+        let old = guard.lookup(smap);
         check_flags(!old.is_null(), map_flags)?;
 
         if !old.is_null() && map_flags & F_LOCK != 0 {
