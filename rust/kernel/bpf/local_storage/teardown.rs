@@ -27,24 +27,24 @@
 //! bucket, through the storage list). A party that unlinked both sides frees the element;
 //! otherwise it sets its bit in `selem->state` (`SELEM_MAP_UNLINKED` for map free,
 //! `SELEM_STORAGE_UNLINKED` for destroy) with `SELEM_OFF_MAP` and `SELEM_OFF_STORAGE` for the
-//! lists it unlinked the element from, and the party that then moves the state from
-//! `SELEM_FREEABLE` (both done, off both lists) to `SELEM_TOFREE` frees it. The decisions are
-//! in [`protocol`], with tests of every interleaving.
+//! lists it unlinked the element from, all in one `fetch_or()`, and the party whose
+//! `fetch_or()` completes `SELEM_OFF_LISTS` (off both lists) frees it. The decisions are in
+//! [`protocol`], with tests of every interleaving.
 //!
 //! # Memory ordering
 //!
-//! - The bits are set with a relaxed `or` ([`Atomic::or`]). No ordering is needed: it only records
-//!   that this party is done. Both parties are in RCU read-side critical sections, and the element
-//!   is freed with `kfree_rcu()`, so whatever a party still does to the element after (or,
-//!   reordered, before) its `or` completes before the memory is reused; the list changes were made
-//!   under the locks, which order them for every later holder.
-//! - The `SELEM_FREEABLE` to `SELEM_TOFREE` transition is a fully ordered `cmpxchg()`; its
-//!   atomicity alone ensures a single winner.
+//! - The bits are set with a fully ordered `fetch_or()` ([`Atomic::fetch_or`]), as C's
+//!   `atomic_fetch_or()`, though its atomicity alone gives a single winner: each list is unlinked
+//!   once, so exactly one `fetch_or()` completes `SELEM_OFF_LISTS`. Both parties are in RCU
+//!   read-side critical sections, and the element is freed with `kfree_rcu()`, so whatever a
+//!   party still does to the element after its `fetch_or()` completes before the memory is
+//!   reused; the list changes were made under the locks, which order them for every later
+//!   holder.
 //! - The winner frees the element without looking at its special fields ([`element::kfree_rcu`]):
 //!   they were freed by the unlink from the bucket, under the bucket lock, or deliberately
-//!   leaked. It must not decide from `smap`: map free clears `smap` before its relaxed `or`, and
-//!   nothing orders that store before the `or` for a winner on another CPU, which could read a
-//!   stale `smap` and free the fields a second time.
+//!   leaked. It must not decide from `smap`: map free clears `smap` before its `fetch_or()`, and
+//!   nothing orders that store before a winner's read of `smap` on another CPU, which could read
+//!   a stale `smap` and free the fields a second time.
 //! - `smap` and `local_storage` are read with `READ_ONCE()` and cleared with `WRITE_ONCE()`
 //!   (`RCU_INIT_POINTER()`). A stale non-NULL value only leads to taking a lock and finding,
 //!   under it, that the element is no longer linked; the objects stay allocated meanwhile (map
@@ -89,8 +89,8 @@
 //! - map free, bucket lock: the element and its special fields. The element is still on the
 //!   bucket list, so it must not be freed when destroy also passes: a later restart of the
 //!   bucket walk, or a destroy unlinking a neighbour, would touch freed memory. Map free sets no
-//!   `SELEM_OFF_MAP`, so the state never reaches [`protocol::FREEABLE`], and the restarted walk
-//!   skips the element.
+//!   `SELEM_OFF_MAP`, so the state never completes [`protocol::OFF_LISTS`], and the restarted
+//!   walk skips the element.
 //! - destroy, storage lock: the storage and the element, still on its list. The element must
 //!   not be freed when map free also passes: another map free unlinking a neighbour under the
 //!   (then available) storage lock would write into it. No `SELEM_OFF_STORAGE` either.
@@ -107,7 +107,7 @@
 //!
 //! C: [`kernel/bpf/bpf_local_storage.c`](srctree/kernel/bpf/bpf_local_storage.c)
 //!
-//! [`Atomic::or`]: crate::sync::atomic::Atomic::or
+//! [`Atomic::fetch_or`]: crate::sync::atomic::Atomic::fetch_or
 
 mod fault;
 mod protocol;
@@ -142,6 +142,7 @@ use crate::{
 };
 use core::ptr;
 use protocol::{
+    completes_lists, //
     retry_lock,
     skip_revisit,
     BucketLockFailures,
@@ -150,8 +151,6 @@ use protocol::{
     Pass,
     Side,
     Step,
-    FREEABLE,
-    TOFREE, //
 };
 
 /// One attempt of `side` at a lock: `lock()`, unless fault injection fails it first.
@@ -186,21 +185,18 @@ fn lock_retrying<G>(side: Side, kind: LockKind, mut lock: impl FnMut() -> Result
 fn finish(selem: Selem<'_>, pass: Pass) -> bool {
     let end = pass.finish();
 
-    if end.state_bits != 0 {
-        // Relaxed `or`: see "Memory ordering" in the module docs.
-        selem.state().or(end.state_bits, Relaxed);
-    }
-
     let free = match end.free {
         Free::Now => true,
-        // Fully ordered on success, as C's `atomic_cmpxchg()`; one winner either way.
-        Free::IfLast => selem.state().cmpxchg(FREEABLE, TOFREE, Full).is_ok(),
+        // See "Memory ordering" in the module docs.
+        Free::IfOffLists => {
+            completes_lists(selem.state().fetch_or(end.state_bits, Full), end.state_bits)
+        }
     };
     if free {
         // SAFETY: Both sides are unlinked (by this pass, or by the two parties, each under its
-        // lock, as the `OFF` bits of `FREEABLE` record), the special fields were freed under
-        // the bucket lock, and only RCU readers, the other party among them, can still see the
-        // element. Nobody else frees it: the protocol has one winner.
+        // lock, as the `OFF` bits record), the special fields were freed under the bucket lock,
+        // and only RCU readers, the other party among them, can still see the element. Nobody
+        // else frees it: the protocol has one winner.
         unsafe { element::kfree_rcu(selem.as_raw()) };
     }
     end.leaked

@@ -29,27 +29,33 @@ use crate::{
 pub(super) const MAP_UNLINKED: i32 = bindings::SELEM_MAP_UNLINKED as i32;
 /// `SELEM_STORAGE_UNLINKED`: destroy is done with the element.
 pub(super) const STORAGE_UNLINKED: i32 = bindings::SELEM_STORAGE_UNLINKED as i32;
-/// `SELEM_UNLINKED`: both are done.
-pub(super) const UNLINKED: i32 = bindings::SELEM_UNLINKED as i32;
-/// `SELEM_TOFREE`: the element is being freed.
-pub(super) const TOFREE: i32 = bindings::SELEM_TOFREE as i32;
 /// `SELEM_OFF_MAP`: a party unlinked the element from its bucket.
 pub(super) const OFF_MAP: i32 = bindings::SELEM_OFF_MAP;
 /// `SELEM_OFF_STORAGE`: a party unlinked the element from its storage's list.
 pub(super) const OFF_STORAGE: i32 = bindings::SELEM_OFF_STORAGE;
-/// `SELEM_FREEABLE`: both parties are done and the element is on neither list. Whoever moves
-/// the state from this value to [`TOFREE`] frees it.
+/// `SELEM_OFF_LISTS`: the element is on neither list. The pass whose `fetch_or()` completes it
+/// frees the element ([`completes_lists`]).
 ///
 /// A party sets its bit and the `OFF` bit of each list it unlinked the element from; a party
 /// that gave up on a lock sets no `OFF` bit for that list. The other party may still unlink the
 /// element from there (it read the pointer to that side before it was cleared), and then the
-/// element is freed as usual. If nobody does, the state never reaches this value and the
-/// element is leaked: the price of not freeing memory that is still on a list.
-pub(super) const FREEABLE: i32 = bindings::SELEM_FREEABLE;
+/// element is freed as usual. If nobody does, the state never gets there and the element is
+/// leaked: the price of not freeing memory that is still on a list.
+pub(super) const OFF_LISTS: i32 = bindings::SELEM_OFF_LISTS;
 
-static_assert!(UNLINKED == MAP_UNLINKED | STORAGE_UNLINKED);
-static_assert!(FREEABLE == UNLINKED | OFF_MAP | OFF_STORAGE);
-static_assert!(FREEABLE & TOFREE == 0);
+static_assert!(OFF_LISTS == OFF_MAP | OFF_STORAGE);
+static_assert!(OFF_LISTS & (MAP_UNLINKED | STORAGE_UNLINKED) == 0);
+
+/// Whether the `fetch_or()` of `bits` that returned `old` took the element off its last list,
+/// which makes its pass the one that frees it.
+///
+/// Each list is unlinked once, under its lock, by one party, which then sets that list's `OFF`
+/// bit in the same pass: so exactly one `fetch_or()` completes [`OFF_LISTS`], whoever meets the
+/// element last, and whatever the other party did or will do.
+#[inline]
+pub(super) fn completes_lists(old: i32, bits: i32) -> bool {
+    old & OFF_LISTS != OFF_LISTS && (old | bits) & OFF_LISTS == OFF_LISTS
+}
 
 /// Which teardown is running.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -100,15 +106,15 @@ pub(super) enum Step {
 pub(super) enum Free {
     /// This pass unlinked both sides: nobody else can free the element; free it.
     Now,
-    /// Free it if this pass wins the [`FREEABLE`] to [`TOFREE`] `cmpxchg()`, i.e. if the other
-    /// party has passed too and the element is off both lists.
-    IfLast,
+    /// Free it if this pass's `fetch_or()` of its bits [`completes_lists`]: the other party
+    /// unlinked the other list.
+    IfOffLists,
 }
 
 /// The end of a pass: [`Pass::finish`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) struct Finish {
-    /// Bits to `atomic_or()` into `selem->state`; 0 for none.
+    /// Bits to `atomic_fetch_or()` into `selem->state`; 0 for none.
     pub(super) state_bits: i32,
     /// Whether and how to free the element.
     pub(super) free: Free,
@@ -268,8 +274,8 @@ impl Pass {
     ///
     /// A pass that unlinked both sides frees the element: nobody else can. Otherwise it sets its
     /// bit and the `OFF` bits of the lists it unlinked the element from, and the element is
-    /// freed by the pass that moves the state from [`FREEABLE`] to [`TOFREE`], i.e. by the
-    /// second of the two parties to finish, once the element is off both lists. A pass that
+    /// freed by the pass whose bits complete [`OFF_LISTS`]: this one, if the other party
+    /// unlinked the other list before, or else the other party's, if it does later. A pass that
     /// gave up on a lock that leaves the element on a list nobody else cleans reports it: map
     /// free on the bucket lock (the bucket array is freed with the map), destroy on the storage
     /// lock (the storage is left with the element on it).
@@ -291,7 +297,7 @@ impl Pass {
         let off = |set, bit| if set { bit } else { 0 };
         Finish {
             state_bits: self.side.bit() | off(off_map, OFF_MAP) | off(off_storage, OFF_STORAGE),
-            free: Free::IfLast,
+            free: Free::IfOffLists,
             leaked,
         }
     }
@@ -358,9 +364,9 @@ mod tests {
         StorageLocked,
         /// Clear `local_storage` if the protocol says so.
         StorageClear,
-        /// `atomic_or()` of the state bits.
+        /// `atomic_fetch_or()` of the state bits.
         Or,
-        /// Free (`Free::Now`) or the `cmpxchg()` then free (`Free::IfLast`).
+        /// Free, if the pass must (`Free::Now`) or if its `fetch_or()` completed `OFF_LISTS`.
         Free,
     }
 
@@ -383,6 +389,8 @@ mod tests {
         map_step: Step,
         storage_step: Step,
         finish: Option<Finish>,
+        /// The `fetch_or()` of the pass completed `OFF_LISTS`.
+        completed: bool,
         next: usize,
         skipped: bool,
     }
@@ -397,6 +405,7 @@ mod tests {
                 map_step: Step::Absent,
                 storage_step: Step::Absent,
                 finish: None,
+                completed: false,
                 next: 0,
                 skipped: false,
             }
@@ -475,21 +484,19 @@ mod tests {
                         return;
                     };
                     let finish = pass.finish();
-                    e.state |= finish.state_bits;
+                    if finish.free == Free::IfOffLists {
+                        let old = e.state;
+                        e.state |= finish.state_bits;
+                        self.completed = completes_lists(old, finish.state_bits);
+                    }
                     self.finish = Some(finish);
                 }
                 Action::Free => {
                     let Some(finish) = self.finish else {
                         return;
                     };
-                    match finish.free {
-                        Free::Now => e.free(),
-                        Free::IfLast => {
-                            if e.state == FREEABLE {
-                                e.state = TOFREE;
-                                e.free();
-                            }
-                        }
+                    if finish.free == Free::Now || self.completed {
+                        e.free();
                     }
                 }
             }
@@ -593,7 +600,8 @@ mod tests {
         assert_eq!(m.map_step, Step::Unlinked);
         assert_eq!(m.storage_step, Step::Absent);
         assert_eq!(e.fields_freed, 1);
-        assert_eq!(e.state, TOFREE);
+        assert!(m.completed || d.completed);
+        assert_eq!(e.state & OFF_LISTS, OFF_LISTS);
         assert_eq!(e.freed, 1);
     }
 
@@ -607,7 +615,8 @@ mod tests {
         // Destroy skips the map side (no `smap`) and unlinks the storage side.
         assert_eq!(d.map_step, Step::Absent);
         assert_eq!(d.storage_step, Step::Unlinked);
-        assert_eq!(e.state, TOFREE);
+        assert!(m.completed || d.completed);
+        assert_eq!(e.state & OFF_LISTS, OFF_LISTS);
         assert_eq!(e.freed, 1);
     }
 
@@ -619,7 +628,7 @@ mod tests {
         assert_eq!(m.map_step, Step::LockFailed);
         assert!(m.leaked());
         // Both parties are done, but nobody took the element off the bucket: the state stops
-        // short of `FREEABLE`, and the element is not freed while on the bucket.
+        // short of `OFF_LISTS`, and the element is not freed while on the bucket.
         assert!(e.on_map);
         assert_eq!(e.state, STORAGE_UNLINKED | MAP_UNLINKED | OFF_STORAGE);
         assert_eq!(e.freed, 0);
@@ -667,7 +676,8 @@ mod tests {
         assert!(d.leaked() && m.leaked());
         assert!(!e.on_map && !e.on_storage);
         assert_eq!(e.fields_freed, 1);
-        assert_eq!(e.state, TOFREE);
+        assert!(m.completed || d.completed);
+        assert_eq!(e.state & OFF_LISTS, OFF_LISTS);
         assert_eq!(e.freed, 1);
     }
 
@@ -676,7 +686,10 @@ mod tests {
         assert!(!skip_revisit(Side::MapFree, 0));
         assert!(!skip_revisit(Side::MapFree, STORAGE_UNLINKED));
         assert!(skip_revisit(Side::MapFree, MAP_UNLINKED));
-        assert!(skip_revisit(Side::MapFree, UNLINKED | OFF_STORAGE));
+        assert!(skip_revisit(
+            Side::MapFree,
+            MAP_UNLINKED | STORAGE_UNLINKED | OFF_STORAGE
+        ));
         assert!(!skip_revisit(Side::Destroy, MAP_UNLINKED));
 
         // A second map free pass over an element it leaked changes nothing.
