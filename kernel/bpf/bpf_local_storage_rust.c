@@ -13,6 +13,7 @@
 #include <linux/bpf_local_storage.h>
 #include <linux/rcupdate_trace.h>
 #include <linux/rcupdate_wait.h>
+#include <linux/workqueue.h>
 
 #include "bpf_local_storage_rust.h"
 
@@ -90,6 +91,26 @@ int bpf_local_storage_map_check_btf(struct bpf_map *map,
 u32 bpf_local_storage_destroy(struct bpf_local_storage *local_storage)
 {
 	return rust_bpf_local_storage_destroy(local_storage);
+}
+
+static LLIST_HEAD(bpf_local_storage_deferred);
+
+static void bpf_local_storage_destroy_workfn(struct work_struct *work)
+{
+	struct llist_node *list = llist_del_all(&bpf_local_storage_deferred);
+	struct bpf_local_storage *local_storage, *tmp;
+
+	/* _safe: destroy_node shares its place with the rcu_head of the free. */
+	llist_for_each_entry_safe(local_storage, tmp, list, destroy_node)
+		rust_bpf_local_storage_destroy_deferred(local_storage);
+}
+
+static DECLARE_WORK(bpf_local_storage_destroy_work, bpf_local_storage_destroy_workfn);
+
+void bpf_local_storage_queue_destroy(struct bpf_local_storage *local_storage)
+{
+	if (llist_add(&local_storage->destroy_node, &bpf_local_storage_deferred))
+		queue_work(system_dfl_wq, &bpf_local_storage_destroy_work);
 }
 
 u64 bpf_local_storage_map_mem_usage(const struct bpf_map *map)

@@ -41,6 +41,8 @@ void rust_bpf_local_storage_insert_cache(struct bpf_local_storage *local_storage
 
 u32 rust_bpf_local_storage_destroy(struct bpf_local_storage *local_storage);
 
+void rust_bpf_local_storage_destroy_deferred(struct bpf_local_storage *local_storage);
+
 void rust_bpf_selem_link_storage_nolock(struct bpf_local_storage *local_storage,
 					struct bpf_local_storage_elem *selem);
 
@@ -72,5 +74,12 @@ void bpf_local_storage_call_rcu_tasks_trace(struct rcu_head *rhp,
 					    rcu_callback_t func);
 
 void bpf_local_storage_rcu_barrier_tasks_trace(void);
+
+/*
+ * Queues a storage that rust_bpf_local_storage_destroy() stopped on for the
+ * destroy work, which calls rust_bpf_local_storage_destroy_deferred() on it
+ * in process context: a static work item and an llist, defined in C.
+ */
+void bpf_local_storage_queue_destroy(struct bpf_local_storage *local_storage);
 
 #endif /* __KERNEL_BPF_LOCAL_STORAGE_RUST_H */

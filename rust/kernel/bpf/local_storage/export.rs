@@ -173,6 +173,24 @@ unsafe extern "C" fn rust_bpf_local_storage_destroy(
     teardown::destroy(dying)
 }
 
+/// The destroy work on a storage that `bpf_local_storage_destroy()` queued.
+///
+/// # Safety
+///
+/// `local_storage` was queued by `bpf_local_storage_destroy()` (through
+/// `bpf_local_storage_queue_destroy()`) and is passed once, by the destroy work: process context,
+/// no lock held.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_destroy_deferred(
+    local_storage: *mut bindings::bpf_local_storage,
+) {
+    // SAFETY: A queued storage stays allocated until the destroy work frees it, or until map
+    // free does after the work set `DESTROY_DONE`: after this call.
+    let storage = unsafe { Storage::from_raw(local_storage) };
+    // SAFETY: By the safety requirements.
+    unsafe { teardown::destroy_deferred(storage) }
+}
+
 /// `bpf_selem_link_storage_nolock()`: adds `selem` to the list of `local_storage` and counts
 /// its `elem_size` in the storage's `mem_charge`.
 ///

@@ -60,7 +60,8 @@ use core::{
 };
 
 // `kfree_rcu()`'s `BUILD_BUG_ON()`: the `rcu_head` must be in the first 4 KiB of the object.
-static_assert!(offset_of!(bindings::bpf_local_storage, rcu) < 4096);
+// `rcu` is a member of the anonymous union (with `destroy_node`), so it is at the union's start.
+static_assert!(offset_of!(bindings::bpf_local_storage, __bindgen_anon_1) < 4096);
 
 /// An owner's local storage, `struct bpf_local_storage`.
 ///
@@ -155,6 +156,14 @@ impl Storage {
         unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).owner) }
     }
 
+    /// `local_storage->teardown`: how destroy, the destroy work and map free agree on who frees
+    /// the storage (see [`teardown`](super::teardown)).
+    #[inline]
+    pub(super) fn teardown(&self) -> &Atomic<i32> {
+        // SAFETY: `teardown` is an `atomic_t` of the valid storage, only accessed atomically.
+        unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).teardown.counter) }
+    }
+
     /// `&local_storage->owner_refcnt`: 1 while the owner lives, plus one per map free that has
     /// pinned the owner to uncharge it.
     #[inline]
@@ -212,8 +221,10 @@ impl Storage {
     /// `rcu` is the `rcu` member of a storage passed to `call_rcu_tasks_trace()` by
     /// [`Storage::free`].
     unsafe extern "C" fn free_trace_rcu(rcu: *mut bindings::callback_head) {
-        // SAFETY: `rcu` is the `rcu` member of a storage.
-        let storage = unsafe { crate::container_of!(rcu, bindings::bpf_local_storage, rcu) };
+        let anon = rcu.cast::<bindings::bpf_local_storage__bindgen_ty_1>();
+        // SAFETY: `rcu` is the `rcu` member of a storage, at the start of its anonymous union.
+        let storage =
+            unsafe { crate::container_of!(anon, bindings::bpf_local_storage, __bindgen_anon_1) };
         // SAFETY: A Tasks Trace grace period implies a regular one: nobody can see the storage;
         // it came from `bpf_map_kmalloc_nolock()`.
         unsafe { bindings::kfree(storage.cast()) };
@@ -234,9 +245,9 @@ impl Storage {
         if storage.is_null() {
             return;
         }
-        // SAFETY: `storage` is valid until freed here; its `rcu_head` is within its first 4 KiB
-        // (asserted above), and it came from `bpf_map_kmalloc_nolock()`.
-        let rcu = unsafe { &raw mut (*storage).rcu };
+        // Its `rcu_head` is within its first 4 KiB (asserted above), and it came from
+        // `bpf_map_kmalloc_nolock()`.
+        let rcu = crate::ptr::project!(mut storage, .__bindgen_anon_1.rcu);
         if reuse_now {
             // SAFETY: As above; `kfree_rcu(local_storage, rcu)`.
             unsafe { bindings::kvfree_call_rcu(rcu.cast(), storage.cast()) };

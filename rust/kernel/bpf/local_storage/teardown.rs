@@ -58,31 +58,38 @@
 //!   `mem_charge` ([`Dying::release_owner_and_wait`]). If the pin fails, destroy is past that
 //!   point and the owner may be gone: map free does not touch it.
 //!
-//! # Lock failures and retries
+//! # Lock failures, deferral and retries
 //!
-//! Two failures would leak: map free failing a bucket lock leaves the element on the bucket with
-//! its special fields (kptrs, uptrs) never freed, and destroy failing the storage lock leaves the
-//! storage (and its elements) allocated forever. Both are retried, bounded
-//! ([`protocol::retry_lock`]):
+//! Destroy never sleeps: every caller holds an RCU read lock around it (task and cgroup
+//! `rcu_read_lock()`, inode and socket `rcu_read_lock_dont_migrate()`), and it runs in softirq
+//! for tasks (`delayed_put_task_struct()`, an RCU callback) and sockets (`__sk_destruct()`, an
+//! RCU callback for `SOCK_RCU_FREE` sockets, or the last `sock_put()` in softirq); cgroups are
+//! freed from a workqueue and inodes from process context, but inside the same RCU read section.
+//! A failed acquisition has already spun for the lock's timeout (at least 250 ms) with
+//! interrupts off, so destroy makes one attempt at each lock and stops at its first failure: the
+//! pass records what it unlinked and keeps the element's pointers ([`protocol::Step::Again`]),
+//! destroy drops the owner's reference as usual, and queues the storage for the *destroy work*
+//! (`bpf_local_storage_queue_destroy()`), which finishes it in process context
+//! ([`destroy_deferred`]). One failure is also all an `EDEADLK` costs: freeing special fields
+//! under a bucket lock can drop the last reference of another owner (a kptr), whose nested
+//! `destroy()` then fails that bucket lock on this CPU at once and leaves its storage to the
+//! work.
 //!
-//! - Map free runs in a workqueue (`bpf_map_free_deferred()`, with migration disabled, which
-//!   allows sleeping), holds no other lock, and cannot be nested: its failures are timeouts.
-//!   Before touching the element, it leaves the RCU read section, calls `cond_resched()`, and
-//!   restarts the bucket walk, up to [`protocol::MAP_FREE_BUCKET_LOCK_ATTEMPTS`] consecutive
-//!   failures.
-//! - Destroy never sleeps: every caller holds an RCU read lock around it (task and cgroup
-//!   `rcu_read_lock()`, inode and socket `rcu_read_lock_dont_migrate()`), and it runs in softirq
-//!   for tasks (`delayed_put_task_struct()`, an RCU callback) and sockets (`__sk_destruct()`,
-//!   an RCU callback for `SOCK_RCU_FREE` sockets, or the last `sock_put()` in softirq); cgroups
-//!   are freed from a workqueue and inodes from process context, but inside the same RCU read
-//!   section. It retries the storage lock at once, after `cpu_relax()`, up to
-//!   [`protocol::DESTROY_STORAGE_LOCK_ATTEMPTS`] attempts.
+//! Two failures would leak, and the teardowns that may sleep retry them, bounded
+//! ([`protocol::retry_lock`]): map free's bucket lock (the element would stay on the bucket of the
+//! freed map with its special fields, kptrs and uptrs, never freed), and the destroy work's
+//! storage lock (the storage and its elements would stay allocated forever). Both run in a
+//! workqueue (map free in `bpf_map_free_deferred()`, with migration disabled, which allows
+//! sleeping), hold no other lock and cannot be nested, so their failures are timeouts. Before
+//! trying again they leave the RCU read section, call `cond_resched()`, and restart their walk,
+//! up to [`protocol::WORK_LOCK_ATTEMPTS`] consecutive failures per element. The other failures
+//! are not retried: they leak nothing, the other party finishes the element.
 //!
-//! The two other failures are not retried: they leak nothing, the other party finishes the
-//! element. Destroy's bucket lock often fails for good reason: freeing special fields under a
-//! bucket lock can drop the last reference of another owner (a kptr to a task or a socket),
-//! whose own `destroy()` then needs the same bucket lock on this CPU, an AA deadlock that no
-//! retry resolves.
+//! Who frees a storage whose destroy was deferred is settled by `local_storage->teardown`: the
+//! destroy work frees it when it is done, unless elements it gave up on are left; map free,
+//! taking the last element off, frees it only if the work is done with it; destroy does not
+//! queue a storage that map free emptied ([`protocol::map_free_frees_storage`] and the two next
+//! to it).
 //!
 //! What can still leak, with a `WARN_ON_ONCE()`, after all attempts failed:
 //!
@@ -91,15 +98,16 @@
 //!   bucket walk, or a destroy unlinking a neighbour, would touch freed memory. Map free sets no
 //!   `SELEM_OFF_MAP`, so the state never completes [`protocol::OFF_LISTS`], and the restarted
 //!   walk skips the element.
-//! - destroy, storage lock: the storage and the element, still on its list. The element must
-//!   not be freed when map free also passes: another map free unlinking a neighbour under the
-//!   (then available) storage lock would write into it. No `SELEM_OFF_STORAGE` either.
+//! - destroy work, storage lock: the storage and the element, still on its list. The element
+//!   must not be freed when map free also passes: another map free unlinking a neighbour under
+//!   the (then available) storage lock would write into it. No `SELEM_OFF_STORAGE` either.
 //!
 //! Either is undone if the other party, which read the pointer to that side before it was
 //! cleared, takes the element off that list itself: it sets the `OFF` bit, and the element is
 //! freed as usual.
 //!
-//! Each of the four lock attempts can be failed on demand ([`fault`]); the selftest
+//! Each of the four locks can be failed on demand ([`fault`]; the destroy work shares destroy's
+//! attributes); the selftest
 //! `sk_storage_teardown_faults` fails each of them on socket storage and checks, after each
 //! party, that the elements were freed (it counts them as they reach `kvfree_call_rcu()`), that
 //! the socket's `sk_omem_alloc` returns to its value before the elements were created, and that
@@ -130,7 +138,6 @@ use super::{
 use crate::{
     bindings,
     prelude::*,
-    processor::cpu_relax,
     sync::{
         atomic::{
             Full,
@@ -142,41 +149,27 @@ use crate::{
 };
 use core::ptr;
 use protocol::{
-    completes_lists, //
-    retry_lock,
+    completes_lists,
+    destroy_queues_storage,
+    map_free_frees_storage,
     skip_revisit,
-    BucketLockFailures,
+    work_frees_storage,
     Free,
+    LockFailures,
     LockKind,
     Pass,
     Side,
     Step,
+    Visit,
+    DESTROY_DEFERRED,
+    DESTROY_DONE,
+    EMPTIED, //
 };
 
 /// One attempt of `side` at a lock: `lock()`, unless fault injection fails it first.
 fn attempt_lock<G>(side: Side, kind: LockKind, lock: impl FnOnce() -> Result<G>) -> Result<G> {
     fault::injected_failure(side, kind)?;
     lock()
-}
-
-/// Takes a lock for `side`, retrying at once (after `cpu_relax()`) while
-/// [`protocol::retry_lock`] allows. Returns `None` once it gives up.
-///
-/// For the retries that must not sleep (destroy's) and for single attempts.
-fn lock_retrying<G>(side: Side, kind: LockKind, mut lock: impl FnMut() -> Result<G>) -> Option<G> {
-    let mut failures = 0u32;
-    loop {
-        match attempt_lock(side, kind, &mut lock) {
-            Ok(guard) => return Some(guard),
-            Err(_) => {
-                failures += 1;
-                if !retry_lock(side, kind, failures) {
-                    return None;
-                }
-                cpu_relax();
-            }
-        }
-    }
 }
 
 /// Ends a pass: sets the state bits and frees the element if this pass must. Returns whether
@@ -223,12 +216,12 @@ unsafe fn unlink_from_bucket(guard: &BucketGuard<'_>, selem: Selem<'_>, smap: &M
     Step::Unlinked
 }
 
-/// An element that destroy's walk found on the list of the storage it destroys.
+/// An element that a destroy walk found on the list of the storage it destroys.
 ///
 /// # Invariants
 ///
-/// `selem` was found on the list of the destroyed storage in an RCU read-side critical section
-/// that lasts for `'g`: from then on it is on that list or on none, and allocated.
+/// `selem` was found on the list of a storage being destroyed, in an RCU read-side critical
+/// section that lasts for `'g`: from then on it is on that list or on none, and allocated.
 struct DestroyedElem<'g>(Selem<'g>);
 
 /// An element that map free's walk found on `bucket`, a bucket of the map it frees.
@@ -242,16 +235,24 @@ struct FreedElem<'g> {
     bucket: &'g Bucket,
 }
 
-/// Destroy's pass over one element of the storage it destroys: `bpf_selem_unlink_nofail(selem,
-/// NULL)`.
-fn unlink_nofail_destroy(dying: &Dying<'_>, elem: DestroyedElem<'_>) {
-    let storage = dying.storage();
+/// A destroy pass over one element of `storage`, the storage it destroys:
+/// `bpf_selem_unlink_nofail(selem, NULL)`. `side` is [`Side::Destroy`] (one attempt per lock,
+/// stop at the first failure) or [`Side::DestroyWork`] (`failures` counts the storage lock's).
+///
+/// Returns what the walk does next, and whether the element was the storage's last: the
+/// caller frees the storage then.
+fn unlink_nofail_destroy(
+    side: Side,
+    storage: &Storage,
+    elem: DestroyedElem<'_>,
+    failures: &mut LockFailures,
+) -> (Visit, bool) {
     let selem = elem.0;
     // `local_storage` first, as C. Either order works: map free clears `smap` before
     // `local_storage`, and a NULL `local_storage` makes us skip the map side anyway.
     let storage_set = !selem.local_storage().is_null();
     let smap = selem.smap();
-    let mut pass = Pass::new(Side::Destroy, !smap.is_null(), storage_set);
+    let mut pass = Pass::new(side, !smap.is_null(), storage_set);
 
     if pass.wants_map() {
         // SAFETY: A non-NULL `smap` is alive: map free clears it before freeing the map, and
@@ -259,24 +260,26 @@ fn unlink_nofail_destroy(dying: &Dying<'_>, elem: DestroyedElem<'_>) {
         let smap = unsafe { Map::from_raw(smap) };
         // The element's bucket is that of its storage, the one we destroy.
         let bucket = smap.bucket(storage.as_raw());
-        let step = match lock_retrying(Side::Destroy, LockKind::Bucket, || bucket.lock_irqsave()) {
+        let step = match attempt_lock(side, LockKind::Bucket, || bucket.lock_irqsave()) {
             // SAFETY: The element's storage hashes to this bucket, and `smap` is its map.
-            Some(guard) => unsafe { unlink_from_bucket(&guard, selem, smap) },
-            None => Step::LockFailed,
+            Ok(guard) => unsafe { unlink_from_bucket(&guard, selem, smap) },
+            // Destroy stops; the destroy work leaves the map side to map free.
+            Err(_) if side == Side::Destroy => Step::Again,
+            Err(_) => Step::LockFailed,
         };
         if pass.map_done(step) {
             selem.clear_smap();
         }
     }
 
-    let mut free_storage = false;
+    let mut emptied = false;
     if pass.wants_storage() {
-        let step = match lock_retrying(Side::Destroy, LockKind::Storage, || storage.lock_irqsave())
-        {
-            Some(guard) => {
-                // SAFETY: The element was found on this storage's list.
+        let step = match attempt_lock(side, LockKind::Storage, || storage.lock_irqsave()) {
+            Ok(guard) => {
+                // SAFETY: The element was found on this storage's list (type invariant of
+                // `DestroyedElem`).
                 if let Some(on_storage) = unsafe { guard.claim(selem) } {
-                    free_storage = on_storage.is_last();
+                    emptied = on_storage.is_last();
                     // No uncharge, no owner pointer update: the owner is going away, and the
                     // charge left is returned by `destroy()` for the owner to drop.
                     on_storage.del();
@@ -285,41 +288,41 @@ fn unlink_nofail_destroy(dying: &Dying<'_>, elem: DestroyedElem<'_>) {
                     Step::AlreadyUnlinked
                 }
             }
-            None => Step::LockFailed,
+            Err(_) if side == Side::Destroy || failures.failed(selem.as_raw().addr()) => {
+                Step::Again
+            }
+            Err(_) => Step::LockFailed,
         };
         if pass.storage_done(step) {
             selem.set_local_storage(ptr::null_mut());
         }
     }
 
-    // Destroy gave up on the storage lock.
+    let visit = if pass.stopped() {
+        side.after_stop()
+    } else {
+        Visit::Done
+    };
+    // The destroy work gave up on the storage lock.
     warn_on_once!(finish(selem, pass));
+    (visit, emptied)
+}
 
-    if free_storage {
-        // SAFETY: The last element left the storage of a dying owner: nobody finds the storage
-        // any more but RCU readers, among them our caller, which keeps using it until its RCU
-        // read section ends.
+/// Map free took the last element off `storage`: frees it, unless the destroy work will
+/// ([`protocol::map_free_frees_storage`]).
+fn map_free_emptied(storage: &Storage) {
+    if map_free_frees_storage(storage.teardown().fetch_or(EMPTIED, Full)) {
+        // SAFETY: The last element left the storage, whose owner pointer `unlink_misc()`
+        // cleared (or whose owner is gone): only RCU readers can still see it, and the destroy
+        // work, if destroy queued it, is done with it.
         unsafe { Storage::free(storage.as_raw(), true) };
     }
 }
 
-/// What map free's bucket walk must do after visiting an element.
-enum Visit {
-    /// Go on to the next element.
-    Done,
-    /// The bucket lock failed, nothing was done: leave the RCU read section, reschedule, and
-    /// restart the bucket walk (which will meet the element again).
-    Retry,
-}
-
 /// Map free's pass over one element of a bucket of `smap`: `bpf_selem_unlink_nofail(selem, b)`.
 ///
-/// `failures` is the number of consecutive failures of the bucket lock so far.
-fn unlink_nofail_map_free(
-    smap: &Map,
-    elem: FreedElem<'_>,
-    failures: &mut BucketLockFailures,
-) -> Visit {
+/// `failures` counts the consecutive failures of the bucket lock.
+fn unlink_nofail_map_free(smap: &Map, elem: FreedElem<'_>, failures: &mut LockFailures) -> Visit {
     let FreedElem { selem, bucket } = elem;
     if skip_revisit(Side::MapFree, selem.state().load(Relaxed)) {
         return Visit::Done;
@@ -335,9 +338,8 @@ fn unlink_nofail_map_free(
                 // SAFETY: The element was found on this bucket's list, and `smap` is its map.
                 unsafe { unlink_from_bucket(&guard, selem, smap) }
             }
-            Err(_) if failures.failed(selem.as_raw().addr()) => {
-                return Visit::Retry;
-            }
+            // Nothing done yet: the restarted walk meets the element again.
+            Err(_) if failures.failed(selem.as_raw().addr()) => return Visit::Retry,
             Err(_) => Step::LockFailed,
         };
         if pass.map_done(step) {
@@ -345,30 +347,30 @@ fn unlink_nofail_map_free(
         }
     }
 
-    let mut free_storage = false;
+    let mut emptied = None;
     if pass.wants_storage() {
         // SAFETY: A non-NULL `local_storage` read in our RCU read section stays allocated until
         // it ends: storages are freed after a grace period.
         let storage = unsafe { Storage::from_raw(storage) };
-        let step = match lock_retrying(Side::MapFree, LockKind::Storage, || storage.lock_irqsave())
-        {
-            Some(guard) => {
+        let step = match attempt_lock(Side::MapFree, LockKind::Storage, || storage.lock_irqsave()) {
+            Ok(guard) => {
                 // SAFETY: The element is on this storage's list or on none.
                 if let Some(on_storage) = unsafe { guard.claim(selem) } {
-                    free_storage = on_storage.is_last();
+                    let last = on_storage.is_last();
                     if smap_set {
                         // Clear the cache slot, uncharge, and detach the storage from its
                         // owner if this was the last element, with the owner pinned.
                         // SAFETY: `smap` is the element's map.
-                        unsafe { guard.unlink_misc(&on_storage, smap, free_storage, true) };
+                        unsafe { guard.unlink_misc(&on_storage, smap, last, true) };
                     }
                     on_storage.del();
+                    emptied = last.then_some(storage);
                     Step::Unlinked
                 } else {
                     Step::AlreadyUnlinked
                 }
             }
-            None => Step::LockFailed,
+            Err(_) => Step::LockFailed,
         };
         if pass.storage_done(step) {
             selem.set_local_storage(ptr::null_mut());
@@ -378,10 +380,8 @@ fn unlink_nofail_map_free(
     // Map free gave up on the bucket lock.
     warn_on_once!(finish(selem, pass));
 
-    if free_storage {
-        // SAFETY: The last element left the storage, whose owner pointer `unlink_misc()`
-        // cleared (or whose owner is gone): only RCU readers can still see it.
-        unsafe { Storage::free(storage, true) };
+    if let Some(storage) = emptied {
+        map_free_emptied(storage);
     }
     Visit::Done
 }
@@ -409,7 +409,7 @@ unsafe fn walk_bucket(
     smap: &Map,
     bucket: &Bucket,
     rcu: &rcu::Guard,
-    failures: &mut BucketLockFailures,
+    failures: &mut LockFailures,
 ) -> bool {
     // The element may be unlinked (it keeps its `next`) and freed (after a grace period, which
     // our RCU read section holds off) before the walk reads its next node.
@@ -417,7 +417,7 @@ unsafe fn walk_bucket(
         // INVARIANT: Found on a bucket of the map being freed (our contract), in our RCU read
         // section.
         let elem = FreedElem { selem, bucket };
-        if let Visit::Retry = unlink_nofail_map_free(smap, elem, failures) {
+        if unlink_nofail_map_free(smap, elem, failures) == Visit::Retry {
             return false;
         }
         // SAFETY: Reads the current task's flags.
@@ -437,7 +437,7 @@ unsafe fn walk_bucket(
 pub(super) unsafe fn drain_map(smap: &Map) {
     for bucket in smap.buckets() {
         let mut rcu_guard = rcu::Guard::new();
-        let mut failures = BucketLockFailures::default();
+        let mut failures = LockFailures::new(Side::MapFree, LockKind::Bucket);
         // Walk the bucket until it is done; restart it after leaving the RCU read section, as
         // the element the walk was on may be freed meanwhile.
         // SAFETY: `bucket` is one of the buckets of `smap`, which is being freed (our contract).
@@ -455,15 +455,84 @@ pub(super) unsafe fn drain_map(smap: &Map) {
 /// `sk_omem_alloc`): per-element uncharges are skipped here.
 ///
 pub(super) fn destroy(dying: Dying<'_>) -> u32 {
+    let storage = dying.storage();
+    // Destroy never counts failures: it stops at the first.
+    let mut failures = LockFailures::new(Side::Destroy, LockKind::Storage);
+    let mut deferred = false;
     // Nested in the caller's: the elements are found in it, the storage was before it.
     let rcu = rcu::Guard::new();
-    for selem in dying.storage().list().iter(&rcu) {
+    for selem in storage.list().iter(&rcu) {
         // INVARIANT: Found on the list of the destroyed storage, in our RCU read section.
-        unlink_nofail_destroy(&dying, DestroyedElem(selem));
+        let elem = DestroyedElem(selem);
+        let (visit, emptied) = unlink_nofail_destroy(Side::Destroy, storage, elem, &mut failures);
+        if emptied {
+            // SAFETY: The last element left the storage of a dying owner: nobody finds the
+            // storage any more but RCU readers, among them our caller, which keeps using it
+            // until its RCU read section ends.
+            unsafe { Storage::free(storage.as_raw(), true) };
+        }
+        if visit == Visit::Defer {
+            deferred = true;
+            break;
+        }
     }
     drop(rcu);
 
     let charge = dying.release_owner_and_wait();
+    if deferred && destroy_queues_storage(storage.teardown().fetch_or(DESTROY_DEFERRED, Full)) {
+        // SAFETY: Only the destroy work frees the storage now (map free does not, with
+        // `DESTROY_DEFERRED` and without `DESTROY_DONE`), and we queue it once: no destroy runs
+        // twice on a storage. We do not touch it afterwards.
+        unsafe { bindings::bpf_local_storage_queue_destroy(storage.as_raw()) };
+    }
     // CAST: The C function returns the `u64` as a `u32`; a storage never holds 4 GiB of charge.
     charge as u32
+}
+
+/// One walk of the storage list by the destroy work, in the RCU read section of `rcu`. Returns
+/// `None` if the walk must restart after rescheduling (a storage lock to retry, or a
+/// reschedule due), else whether it took the last element off the storage.
+fn walk_deferred(storage: &Storage, rcu: &rcu::Guard, failures: &mut LockFailures) -> Option<bool> {
+    for selem in storage.list().iter(rcu) {
+        // INVARIANT: Found on the list of the destroyed storage, in our RCU read section.
+        let elem = DestroyedElem(selem);
+        match unlink_nofail_destroy(Side::DestroyWork, storage, elem, failures) {
+            (_, true) => return Some(true),
+            (Visit::Done, false) => {}
+            (Visit::Retry | Visit::Defer, false) => return None,
+        }
+        // SAFETY: Reads the current task's flags.
+        if unsafe { bindings::need_resched() } {
+            return None;
+        }
+    }
+    Some(false)
+}
+
+/// The destroy work on one storage that destroy stopped on: finishes its elements, retrying the
+/// storage lock after rescheduling, and frees the storage unless map free will
+/// ([`protocol::work_frees_storage`]), or it still holds elements given up on.
+///
+/// # Safety
+///
+/// `storage` was queued by [`destroy`] and is given to this function once, which owns it: map
+/// free does not free it before this function set `DESTROY_DONE`. Process context (the destroy
+/// work), no lock held.
+pub(super) unsafe fn destroy_deferred(storage: &Storage) {
+    let mut failures = LockFailures::new(Side::DestroyWork, LockKind::Storage);
+    let mut rcu_guard = rcu::Guard::new();
+    let emptied = loop {
+        match walk_deferred(storage, &rcu_guard, &mut failures) {
+            Some(emptied) => break emptied,
+            None => rcu_guard = resched_outside_rcu(rcu_guard),
+        }
+    };
+    drop(rcu_guard);
+
+    if emptied || work_frees_storage(storage.teardown().fetch_or(DESTROY_DONE, Full)) {
+        // SAFETY: The storage is empty and its owner gone: only RCU readers that found it
+        // before can still see it, and only we free it (our contract, and map free emptied it
+        // before our `DESTROY_DONE`, or we did).
+        unsafe { Storage::free(storage.as_raw(), true) };
+    }
 }

@@ -17,16 +17,16 @@ use super::protocol::{
 use crate::prelude::*;
 
 /// Fails with `ETIMEDOUT` when fault injection says the next acquisition of `lock` by `side`
-/// fails.
+/// fails. The destroy work shares destroy's attributes: it is destroy's continuation.
 #[cfg(CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK)]
 pub(super) fn injected_failure(side: Side, lock: LockKind) -> Result {
     use crate::bindings;
 
     let which = match (side, lock) {
-        (Side::Destroy, LockKind::Bucket) => {
+        (Side::Destroy | Side::DestroyWork, LockKind::Bucket) => {
             bindings::bpf_local_storage_fail_lock_BPF_LOCAL_STORAGE_FAIL_DESTROY_BUCKET
         }
-        (Side::Destroy, LockKind::Storage) => {
+        (Side::Destroy | Side::DestroyWork, LockKind::Storage) => {
             bindings::bpf_local_storage_fail_lock_BPF_LOCAL_STORAGE_FAIL_DESTROY_STORAGE
         }
         (Side::MapFree, LockKind::Bucket) => {

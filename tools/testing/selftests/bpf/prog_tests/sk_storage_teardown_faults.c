@@ -381,14 +381,29 @@ void test_sk_storage_teardown_faults(void)
 		}
 	}
 
-	/* Retried: all attempts but the last one fail. */
+	/*
+	 * Retried: all attempts but the last one fail. Destroy stops at its
+	 * first failure and the destroy work retries.
+	 */
 	if (test__start_subtest("map_free_bucket_retried"))
 		map_free_first("map_free_bucket", 4, true);
 	if (test__start_subtest("destroy_storage_retried"))
 		destroy_first("destroy_storage", 2, true);
-	/* Not retried: the other party finishes the elements. */
+	/*
+	 * Not retried: the other party finishes the elements. Destroy's bucket
+	 * lock fails once in destroy, which stops, and once per element in the
+	 * destroy work, which leaves the bucket side to map free.
+	 */
 	if (test__start_subtest("map_free_storage"))
 		map_free_first("map_free_storage", 2, false);
 	if (test__start_subtest("destroy_bucket"))
-		destroy_first("destroy_bucket", 2, false);
+		destroy_first("destroy_bucket", NR_ELEMS + 1, false);
+	/*
+	 * One failure in destroy: it stops there, spinning through no other
+	 * lock timeout, and the destroy work, whose locks work, frees both
+	 * elements. A destroy that went on past the failure would leave the
+	 * first element's bucket side to map free.
+	 */
+	if (test__start_subtest("destroy_stops_at_first_failure"))
+		destroy_first("destroy_bucket", 1, true);
 }
