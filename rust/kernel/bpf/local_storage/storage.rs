@@ -164,6 +164,14 @@ impl Storage {
         unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).teardown.counter) }
     }
 
+    /// Clears `local_storage->owner` of a storage whose owner is gone while elements may still be
+    /// found through it: destroy left them to the destroy work. The socket storage iterator
+    /// hands programs the owner of every element it finds on a bucket with a `local_storage`;
+    /// it must hand them NULL rather than a freed socket.
+    pub(super) fn forget_owner(&self) {
+        self.owner_slot().store(ptr::null_mut(), Relaxed);
+    }
+
     /// `&local_storage->owner_refcnt`: 1 while the owner lives, plus one per map free that has
     /// pinned the owner to uncharge it.
     #[inline]

@@ -479,6 +479,11 @@ pub(super) fn destroy(dying: Dying<'_>) -> u32 {
     drop(rcu);
 
     let charge = dying.release_owner_and_wait();
+    if deferred {
+        // The owner is freed once we return, and the elements left to the work are still on
+        // their buckets with their `local_storage`.
+        storage.forget_owner();
+    }
     if deferred && destroy_queues_storage(storage.teardown().fetch_or(DESTROY_DEFERRED, Full)) {
         // SAFETY: Only the destroy work frees the storage now (map free does not, with
         // `DESTROY_DEFERRED` and without `DESTROY_DONE`), and we queue it once: no destroy runs
