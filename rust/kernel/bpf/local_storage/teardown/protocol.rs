@@ -215,7 +215,7 @@ pub(super) const WORK_LOCK_ATTEMPTS: u32 = 5;
 /// never freed) and the destroy work's storage lock (the storage would never be freed). Their
 /// bucket lock and map free's storage lock are not: a failure there is harmless, the other
 /// party finishes the element. Destroy itself never retries: it stops at its first failure and
-/// leaves the storage to the destroy work ([`Pass::deferred`]).
+/// leaves the storage to the destroy work ([`Pass::stopped`]).
 #[inline]
 pub(super) fn retry_lock(side: Side, lock: LockKind, failures: u32) -> bool {
     match (side, lock) {
