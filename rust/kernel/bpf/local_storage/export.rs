@@ -266,8 +266,9 @@ unsafe extern "C" fn rust_bpf_selem_alloc(
     swap_uptrs: bool,
 ) -> *mut bindings::bpf_local_storage_elem {
     // SAFETY: By the safety requirements; the C callers are in an RCU read section.
-    let new =
-        unsafe { OwnerValue::new(MapOwner::new(Map::from_raw(smap), owner), value, swap_uptrs) };
+    let owner = unsafe { MapOwner::new(Map::from_raw(smap), owner) };
+    // SAFETY: By the safety requirements.
+    let new = unsafe { OwnerValue::new(owner, value, swap_uptrs) };
     match NewSelem::alloc(&new) {
         Some(selem) => selem.into_raw(),
         None => ptr::null_mut(),
@@ -301,10 +302,11 @@ unsafe extern "C" fn rust_bpf_local_storage_alloc(
     smap: *mut bindings::bpf_local_storage_map,
     first_selem: *mut bindings::bpf_local_storage_elem,
 ) -> c_int {
+    // SAFETY: By the safety requirements; the caller is in an RCU read section.
+    let owner = unsafe { MapOwner::new(Map::from_raw(smap), owner) };
     // SAFETY: By the safety requirements `first_selem` came from `bpf_selem_alloc()` for
     // `owner` and `smap`, and is the caller's, which lends it to us for the call.
-    let first =
-        unsafe { NewSelem::from_raw(first_selem, MapOwner::new(Map::from_raw(smap), owner)) };
+    let first = unsafe { NewSelem::from_raw(first_selem, owner) };
     from_result(|| match storage::alloc(first) {
         Ok(_) => Ok(0),
         Err((e, first)) => {
@@ -331,9 +333,11 @@ unsafe extern "C" fn rust_bpf_local_storage_update(
     map_flags: u64,
     swap_uptrs: bool,
 ) -> *mut bindings::bpf_local_storage_data {
+    // SAFETY: By the safety requirements: a live map, a live owner that stays so for the call,
+    // in an RCU read section.
+    let owner = unsafe { MapOwner::new(Map::from_raw(smap), owner) };
     // SAFETY: By the safety requirements.
-    let new =
-        unsafe { OwnerValue::new(MapOwner::new(Map::from_raw(smap), owner), value, swap_uptrs) };
+    let new = unsafe { OwnerValue::new(owner, value, swap_uptrs) };
     match update::update(&new, map_flags) {
         Ok(sdata) => sdata,
         Err(e) => e.to_ptr(),

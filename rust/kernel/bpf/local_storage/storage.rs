@@ -229,13 +229,14 @@ impl Storage {
     /// `rcu` is the `rcu` member of a storage passed to `call_rcu_tasks_trace()` by
     /// [`Storage::free`].
     unsafe extern "C" fn free_trace_rcu(rcu: *mut bindings::callback_head) {
+        use crate::container_of;
+
         let anon = rcu.cast::<bindings::bpf_local_storage__bindgen_ty_1>();
         // SAFETY: `rcu` is the `rcu` member of a storage, at the start of its anonymous union.
-        let storage =
-            unsafe { crate::container_of!(anon, bindings::bpf_local_storage, __bindgen_anon_1) };
+        let ls = unsafe { container_of!(anon, bindings::bpf_local_storage, __bindgen_anon_1) };
         // SAFETY: A Tasks Trace grace period implies a regular one: nobody can see the storage;
         // it came from `bpf_map_kmalloc_nolock()`.
-        unsafe { bindings::kfree(storage.cast()) };
+        unsafe { bindings::kfree(ls.cast()) };
     }
 
     /// Frees a storage after a grace period: `bpf_local_storage_free()`.
