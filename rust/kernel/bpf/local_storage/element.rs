@@ -69,6 +69,11 @@ static_assert!(offset_of!(bindings::bpf_local_storage_elem, __bindgen_anon_1) < 
 /// it is on, or is in an RCU read-side critical section (regular RCU or RCU Tasks Trace) that
 /// began while the element was reachable, every free being deferred by a grace period of both
 /// kinds or of regular RCU after the element became unreachable (see the module docs).
+///
+/// Whenever it is read during `'a`, a non-NULL `SDATA(selem)->smap` points to a map that stays
+/// alive for `'a`: the holders of elements keep the map alive (the owner's [`MapOwner`], the
+/// caller's map reference), or are RCU readers or callbacks of either kind, and map free clears
+/// `smap` before it waits for those and frees the map.
 #[derive(Clone, Copy)]
 pub(super) struct Selem<'a> {
     ptr: NonNull<bindings::bpf_local_storage_elem>,
@@ -164,11 +169,16 @@ impl<'a> Selem<'a> {
         unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).sdata.smap) }
     }
 
-    /// `rcu_dereference(SDATA(selem)->smap)`: the element's map, or NULL once the teardown is
+    /// `rcu_dereference(SDATA(selem)->smap)`: the element's map, or `None` once the teardown is
     /// done with the map side.
     #[inline]
-    pub(super) fn smap(self) -> *mut bindings::bpf_local_storage_map {
-        self.smap_slot().load(Relaxed)
+    pub(super) fn map(self) -> Option<&'a Map> {
+        let smap = self.smap_slot().load(Relaxed);
+        if smap.is_null() {
+            return None;
+        }
+        // SAFETY: A non-NULL `smap` stays alive for `'a` (type invariant).
+        Some(unsafe { Map::from_raw(smap) })
     }
 
     /// `RCU_INIT_POINTER(SDATA(selem)->smap, NULL)`.
@@ -252,11 +262,10 @@ unsafe extern "C" fn free_trace_rcu(rcu: *mut bindings::callback_head) {
     let selem = unsafe { Selem::from_raw(ptr) };
     // The map may be gone from the element (the teardown freed the fields then); otherwise it
     // is alive: map free waits for these callbacks with `rcu_barrier_tasks_trace()`.
-    let smap = selem.smap();
-    if !smap.is_null() {
-        // SAFETY: `smap` is alive (above) and the element's map; nothing else frees the fields
-        // of a deleted element, and no program can reach it after the grace period.
-        unsafe { selem.free_fields(Map::from_raw(smap)) };
+    if let Some(smap) = selem.map() {
+        // SAFETY: `smap` is the element's map; nothing else frees the fields of a deleted
+        // element, and no program can reach it after the grace period.
+        unsafe { selem.free_fields(smap) };
     }
     // SAFETY: A Tasks Trace grace period implies a regular one, so no reader is left; the
     // element came from `bpf_map_kmalloc_nolock()`.
@@ -302,11 +311,10 @@ pub(super) unsafe fn free(selem: *mut bindings::bpf_local_storage_elem, reuse_no
     let sel = unsafe { Selem::from_raw(selem) };
 
     if reuse_now {
-        let smap = sel.smap();
-        if !smap.is_null() {
-            // SAFETY: A non-NULL `smap` is the element's map, alive as long as its elements;
-            // nobody else frees the fields of an unreachable element.
-            unsafe { sel.free_fields(Map::from_raw(smap)) };
+        if let Some(smap) = sel.map() {
+            // SAFETY: `smap` is the element's map; nobody else frees the fields of an
+            // unreachable element.
+            unsafe { sel.free_fields(smap) };
         }
         // SAFETY: By the safety requirements; the fields are handled above.
         unsafe { kfree_rcu(selem) };
@@ -318,43 +326,6 @@ pub(super) unsafe fn free(selem: *mut bindings::bpf_local_storage_elem, reuse_no
     unsafe {
         bindings::bpf_local_storage_call_rcu_tasks_trace(sel.rcu_head(), Some(free_trace_rcu))
     };
-}
-
-/// An element just unlinked from its storage (and its map) under their locks, to free with
-/// `reuse_now == false` once the locks are released: the `free_node` list of the C, which never
-/// holds more than one element.
-///
-/// Dropping it frees the element, so it must be dropped after the lock guards:
-/// `call_rcu_tasks_trace()` takes `spinlock_t`s, which sleep on `PREEMPT_RT`.
-///
-/// # Invariants
-///
-/// `ptr` is an element on no list, that only RCU readers and programs that found it before can
-/// still see, owned by `self`.
-#[must_use = "dropping frees the element: drop it after releasing the locks"]
-pub(super) struct Unlinked(NonNull<bindings::bpf_local_storage_elem>);
-
-impl Unlinked {
-    /// Takes charge of freeing an element.
-    ///
-    /// # Safety
-    ///
-    /// `selem` was unlinked from its storage and its map, and nobody else frees it.
-    #[inline]
-    pub(super) unsafe fn new(selem: Selem<'_>) -> Self {
-        // INVARIANT: Guaranteed by the caller.
-        Self(selem.ptr)
-    }
-}
-
-impl Drop for Unlinked {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant the element is unlinked and ours. We are not in NMI:
-        // the delete path returns `EOPNOTSUPP` there before unlinking, and an update only
-        // replaces an element for system calls (the helpers create with `BPF_NOEXIST`), as in
-        // C. The guards of the raw locks were dropped before us.
-        unsafe { free(self.0.as_ptr(), false) }
-    }
 }
 
 /// A new element that is linked nowhere yet, with `elem_size` charged to its owner.
@@ -404,8 +375,12 @@ impl<'a> NewSelem<'a> {
             return None;
         };
 
-        // SAFETY: `ptr` is a new, zeroed allocation of `elem_size` bytes.
-        let selem = unsafe { Selem::from_raw(ptr.as_ptr()) };
+        // INVARIANT: A new, zeroed allocation of `elem_size` bytes, ours; its map is set to the
+        // live `smap` just below.
+        let selem = Selem {
+            ptr,
+            _p: PhantomData,
+        };
         // Nobody else sees the element yet: plain initialisation, like `RCU_INIT_POINTER()` and
         // `atomic_set()` in C (the allocation is zeroed, `state` already is 0).
         selem.smap_slot().store(smap.as_raw(), Relaxed);
@@ -456,16 +431,36 @@ impl<'a> NewSelem<'a> {
     /// The element.
     #[inline]
     pub(super) fn selem(&self) -> Selem<'_> {
-        // SAFETY: The element is owned by `self`, so it lives as long as the borrow.
-        unsafe { Selem::from_raw(self.ptr.as_ptr()) }
+        // INVARIANT: The element is owned by `self`, so it lives as long as the borrow, and so
+        // does its map, that of the owner.
+        Selem {
+            ptr: self.ptr,
+            _p: PhantomData,
+        }
     }
 
-    /// Gives the element and its charge up: to the C caller of `bpf_selem_alloc()`, or to the
-    /// lists it was just linked to, which now own it.
+    /// Gives the element and its charge up to the C caller of `bpf_selem_alloc()`.
     #[inline]
     pub(super) fn into_raw(self) -> *mut bindings::bpf_local_storage_elem {
         let this = ManuallyDrop::new(self);
         this.ptr.as_ptr()
+    }
+
+    /// Gives the element and its charge up to the lists it was linked to, which own it from
+    /// now on: what [`storage::alloc`](super::storage::alloc) does once it published the
+    /// storage, and [`StorageGuard::link`](super::storage::StorageGuard::link) after linking.
+    ///
+    /// An element on no list is leaked. The result stays valid for `'a` either way: a linked
+    /// element is only freed a grace period after it is unlinked, which the RCU read section
+    /// of `'a` (a [`MapOwner`] invariant) holds off.
+    #[inline]
+    pub(super) fn into_owned_by_lists(self) -> Selem<'a> {
+        let this = ManuallyDrop::new(self);
+        // INVARIANT: Allocated for `'a` (above), and so is its map, that of the owner.
+        Selem {
+            ptr: this.ptr,
+            _p: PhantomData,
+        }
     }
 }
 
@@ -518,13 +513,10 @@ pub(super) unsafe fn unlink(selem: Selem<'_>) -> Result {
         let guard = storage.lock_irqsave()?;
         // SAFETY: `selem` is on this storage's list or, unlinked since, on none.
         if let Some(on_storage) = unsafe { guard.claim(selem) } {
-            let smap = selem.smap();
-            if smap.is_null() {
+            let Some(smap) = selem.map() else {
                 // As for `local_storage`: only the teardown clears it.
                 return Ok(());
-            }
-            // SAFETY: The element's map is alive: the caller looked it up through it.
-            let smap = unsafe { Map::from_raw(smap) };
+            };
             // Always unlink from the map first: the element is freed once unlinked from the
             // storage.
             {

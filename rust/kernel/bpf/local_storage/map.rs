@@ -31,6 +31,7 @@ use super::{
 use crate::{
     bindings,
     cpumask::Cpumask,
+    hash,
     prelude::*,
     sync::{
         lock::Lock,
@@ -183,11 +184,18 @@ impl Map {
             + size_of::<bindings::bpf_local_storage_map_bucket>() as u64 * self.nbuckets() as u64
     }
 
+    /// `smap->bucket_log`: there are `1 << bucket_log` buckets.
+    #[inline]
+    fn bucket_log(&self) -> u32 {
+        // SAFETY: By the type invariant `bucket_log` does not change, so a plain read does not
+        // race.
+        unsafe { (*self.as_raw()).bucket_log }
+    }
+
     /// `1 << bucket_log`.
     #[inline]
     fn nbuckets(&self) -> usize {
-        // SAFETY: By the type invariant `bucket_log` does not change.
-        1usize << unsafe { (*self.as_raw()).bucket_log }
+        1usize << self.bucket_log()
     }
 
     /// The bucket at index `i`, which must be below [`Map::nbuckets`].
@@ -207,9 +215,7 @@ impl Map {
     /// in the same bucket ([`update`](super::update)). `storage` is only hashed.
     #[inline]
     pub(super) fn bucket(&self, storage: *const bindings::bpf_local_storage) -> &Bucket {
-        // SAFETY: By the type invariant `bucket_log` does not change; `hash_ptr()` only reads
-        // the pointer value.
-        let i = unsafe { bindings::hash_ptr(storage.cast(), (*self.as_raw()).bucket_log) };
+        let i = hash::hash_ptr(storage, self.bucket_log());
         // CAST: `hash_ptr(.., bits)` is below `1 << bits`.
         self.bucket_at(i as usize)
     }
@@ -341,8 +347,7 @@ pub(super) fn map_alloc(
 
     // As many buckets as possible CPUs, rounded up to a power of two, and at least 2
     // (`hash_ptr(.., 0)` is undefined).
-    // SAFETY: `__cpu_possible_mask` is a static `struct cpumask`, valid forever.
-    let possible = unsafe { Cpumask::from_raw(&raw const bindings::__cpu_possible_mask) }.weight();
+    let possible = Cpumask::possible().weight();
     let nbuckets = possible.checked_next_power_of_two().ok_or(ENOMEM)?.max(2);
     let bucket_log = nbuckets.ilog2();
     // CAST: `nbuckets` is at most `2^31`.

@@ -14,13 +14,17 @@
 //!
 //! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
 
-use super::map::Map;
+use super::{
+    element::Selem,
+    map::Map, //
+};
 use crate::{
     bindings,
     error::to_result,
     prelude::*,
     sync::atomic::Atomic, //
 };
+use core::ptr;
 
 /// A live owner of local storage, with a map of its storage type.
 ///
@@ -161,24 +165,24 @@ impl<'a> OwnerValue<'a> {
         self.swap_uptrs
     }
 
-    /// Copies the value into the existing element `sdata`, under the value's own
+    /// Copies the value into `selem`, an existing element of the map, under the value's own
     /// `bpf_spin_lock` (`BPF_F_LOCK`): `copy_map_value_locked()`.
     ///
-    /// # Safety
-    ///
-    /// `sdata` is an element of the map that stays allocated during the call, the map's record
-    /// has a `bpf_spin_lock`, and the value is not NULL.
+    /// Fails with `EINVAL` if there is no value, or the map's value has no spin lock: the
+    /// update checked both, but the copy must not rely on it.
     #[inline]
-    pub(super) unsafe fn copy_locked_to(&self, sdata: *mut bindings::bpf_local_storage_data) {
-        // SAFETY: Both values have `value_size` bytes laid out by the map's record, which has a
-        // spin lock (the safety requirements and the type invariant).
-        unsafe {
-            bindings::copy_map_value_locked(
-                self.map().bpf_map(),
-                (&raw mut (*sdata).data).cast(),
-                self.value,
-                false,
-            )
+    pub(super) fn copy_locked_to(&self, selem: Selem<'_>) -> Result {
+        let smap = self.map();
+        if self.value.is_null()
+            || !smap.has_field(bindings::btf_field_type_BPF_SPIN_LOCK)
+            || !selem.map().is_some_and(|m| ptr::eq(m, smap))
+        {
+            return Err(EINVAL);
         }
+        // SAFETY: Both values have `value_size` bytes laid out by the map's record, which has a
+        // spin lock (checked above): ours by the type invariant, the element's because it is an
+        // element of the map (checked above), allocated during the borrow of `selem`.
+        unsafe { bindings::copy_map_value_locked(smap.bpf_map(), selem.data(), self.value, false) };
+        Ok(())
     }
 }

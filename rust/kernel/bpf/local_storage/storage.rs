@@ -16,9 +16,9 @@
 use super::{
     cache_idx::CacheIdx,
     element::{
+        self,
         NewSelem,
-        Selem,
-        Unlinked, //
+        Selem, //
     },
     hlist::{
         Head,
@@ -123,6 +123,28 @@ impl Storage {
         })
     }
 
+    /// `bpf_local_storage_lookup(local_storage, smap, false)`: the element of `smap` in the
+    /// storage, through its cache slot or its list, without the lock and without caching it.
+    ///
+    /// Elements found stay allocated as long as the storage: the reasons that keep it allocated
+    /// (the lock, an RCU read section) keep them allocated too. A map of another storage type
+    /// just matches no element.
+    #[inline]
+    pub(super) fn lookup(&self, smap: &Map) -> Option<Selem<'_>> {
+        // SAFETY: The storage and the map are valid; the caller holds the lock or is in an RCU
+        // read section (type invariant), either of which satisfies the lookup's lockdep check,
+        // and `cacheit_lockit == false` never takes the lock.
+        let sdata =
+            unsafe { bindings::bpf_local_storage_lookup(self.as_raw(), smap.as_raw(), false) };
+        if sdata.is_null() {
+            return None;
+        }
+        // SAFETY: `sdata` is that of an element found on the list, which stays allocated while
+        // `self` is borrowed (above), and so does its map, `smap`, by the type invariant of
+        // `Selem` (its holders are RCU readers or hold the lock).
+        Some(unsafe { Selem::from_sdata(sdata) })
+    }
+
     /// `hlist_empty(&local_storage->list)` without the lock: a hint.
     #[inline]
     pub(super) fn is_empty_lockless(&self) -> bool {
@@ -207,13 +229,13 @@ impl Storage {
     /// - `selem` is on no storage list, its map is alive, and it stays allocated until unlinked
     ///   and a grace period has elapsed.
     pub(super) unsafe fn link_nolock(&self, selem: Selem<'_>) {
-        // SAFETY: The element's map is alive by the safety requirements.
-        let smap = unsafe { Map::from_raw(selem.smap()) };
+        // Set from the allocation until the teardown, which links nothing.
+        let elem_size = selem.map().map_or(0, Map::elem_size);
         // SAFETY: Lock held or storage private, by the safety requirements: nobody accesses
         // `mem_charge` concurrently.
         unsafe {
             let charge = &raw mut (*self.as_raw()).mem_charge;
-            *charge = (*charge).wrapping_add(u64::from(smap.elem_size()));
+            *charge = (*charge).wrapping_add(u64::from(elem_size));
         }
         selem.set_local_storage(self.as_raw());
         // SAFETY: Lock held or storage private; `selem` is on no list, and this is its storage.
@@ -325,6 +347,30 @@ impl<'a> Dying<'a> {
     }
 }
 
+/// An element just unlinked from its storage (and its map) under their locks, to free with
+/// `reuse_now == false` once the locks are released: the `free_node` list of the C, which never
+/// holds more than one element.
+///
+/// Dropping it frees the element, so it must be dropped after the lock guards:
+/// `call_rcu_tasks_trace()` takes `spinlock_t`s, which sleep on `PREEMPT_RT`.
+///
+/// # Invariants
+///
+/// The element is on no list, that only RCU readers and programs that found it before can
+/// still see, owned by `self`.
+#[must_use = "dropping frees the element: drop it after releasing the locks"]
+pub(super) struct Unlinked(*mut bindings::bpf_local_storage_elem);
+
+impl Drop for Unlinked {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the element is unlinked and ours. We are not in NMI:
+        // the delete path returns `EOPNOTSUPP` there before unlinking, and an update only
+        // replaces an element for system calls (the helpers create with `BPF_NOEXIST`), as in
+        // C. The guards of the raw locks were dropped before us.
+        unsafe { element::free(self.0, false) }
+    }
+}
+
 /// The storage lock, held.
 ///
 /// # Invariants
@@ -382,16 +428,18 @@ impl StorageGuard<'_> {
         self.list().is_empty()
     }
 
-    /// Adds `selem` to the storage: `bpf_selem_link_storage_nolock()` with the lock held.
+    /// Publishes a new element on the storage list: `bpf_selem_link_storage_nolock()` with the
+    /// lock held. The list owns the element from now on.
     ///
-    /// # Safety
-    ///
-    /// `selem` is on no storage list, its map is alive, and it stays allocated until unlinked
-    /// and a grace period has elapsed.
+    /// Link it to its bucket first ([`BucketGuard::link`]): bucket walkers must not meet an
+    /// element of a storage without it.
     #[inline]
-    pub(super) unsafe fn link(&self, selem: Selem<'_>) {
-        // SAFETY: We hold the lock (type invariant); the caller guarantees the rest.
-        unsafe { self.storage.link_nolock(selem) }
+    pub(super) fn link<'a>(&self, new: NewSelem<'a>) -> Selem<'a> {
+        let selem = new.into_owned_by_lists();
+        // SAFETY: We hold the lock (type invariant); a new element is on no storage list, its map
+        // is alive (its owner's), and the list owns it from now on.
+        unsafe { self.storage.link_nolock(selem) };
+        selem
     }
 
     /// The bookkeeping of removing `selem` from the storage:
@@ -478,8 +526,8 @@ impl StorageGuard<'_> {
         // SAFETY: By the safety requirements; the owner is alive, no pin needed.
         unsafe { self.unlink_misc(&selem, smap, free_storage, false) };
         let selem = selem.del();
-        // SAFETY: Unlinked from both sides now; the caller leaves the free to us.
-        (unsafe { Unlinked::new(selem) }, free_storage)
+        // INVARIANT: Unlinked from both sides now; the caller leaves the free to us.
+        (Unlinked(selem.as_raw()), free_storage)
     }
 
     /// Caches `selem` in its map's slot if it is still linked: the locked part of
@@ -502,12 +550,11 @@ impl StorageGuard<'_> {
     }
 
     /// `bpf_local_storage_lookup(local_storage, smap, false)` with the lock held: the element of
-    /// `smap` in this storage, or NULL.
-    pub(super) fn lookup(&self, smap: &Map) -> *mut bindings::bpf_local_storage_data {
-        // SAFETY: The storage and the map are valid; the lock we hold keeps the elements on the
-        // list allocated and satisfies the lookup's lockdep check, and `cacheit_lockit == false`
-        // never takes it. A map of another storage type just matches no element.
-        unsafe { bindings::bpf_local_storage_lookup(self.storage.as_raw(), smap.as_raw(), false) }
+    /// `smap` on the storage list, which stays there while the guard is borrowed.
+    #[inline]
+    pub(super) fn lookup(&self, smap: &Map) -> Option<Selem<'_>> {
+        // The lock we hold satisfies the lookup's lockdep check.
+        self.storage.lookup(smap)
     }
 }
 
@@ -600,8 +647,5 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
         return Err((e, first));
     }
     // The lists own the element and its charge now.
-    let ptr = first.into_raw();
-    // SAFETY: Linked to the published storage of a live owner, in the RCU read section of
-    // `owner` (`MapOwner` invariant), so allocated for as long.
-    Ok(unsafe { Selem::from_raw(ptr) })
+    Ok(first.into_owned_by_lists())
 }

@@ -145,7 +145,7 @@ use crate::{
         },
         rcu,
     },
-    warn_on_once,
+    task, warn_on_once,
 };
 use core::ptr;
 use protocol::{
@@ -236,28 +236,30 @@ struct FreedElem<'g> {
 }
 
 /// A destroy pass over one element of `storage`, the storage it destroys:
-/// `bpf_selem_unlink_nofail(selem, NULL)`. `side` is [`Side::Destroy`] (one attempt per lock,
-/// stop at the first failure) or [`Side::DestroyWork`] (`failures` counts the storage lock's).
+/// `bpf_selem_unlink_nofail(selem, NULL)`. Without `work`, the pass of [`destroy`] (one
+/// attempt per lock, stop at the first failure); with it, that of the destroy work, `work`
+/// counting the storage lock's failures.
 ///
 /// Returns what the walk does next, and whether the element was the storage's last: the
 /// caller frees the storage then.
 fn unlink_nofail_destroy(
-    side: Side,
     storage: &Storage,
     elem: DestroyedElem<'_>,
-    failures: &mut LockFailures,
+    mut work: Option<&mut LockFailures>,
 ) -> (Visit, bool) {
+    let side = if work.is_some() {
+        Side::DestroyWork
+    } else {
+        Side::Destroy
+    };
     let selem = elem.0;
     // `local_storage` first, as C. Either order works: map free clears `smap` before
     // `local_storage`, and a NULL `local_storage` makes us skip the map side anyway.
     let storage_set = !selem.local_storage().is_null();
-    let smap = selem.smap();
-    let mut pass = Pass::new(side, !smap.is_null(), storage_set);
+    let smap = selem.map();
+    let mut pass = Pass::new(side, smap.is_some(), storage_set);
 
-    if pass.wants_map() {
-        // SAFETY: A non-NULL `smap` is alive: map free clears it before freeing the map, and
-        // waits for RCU readers (us) after that.
-        let smap = unsafe { Map::from_raw(smap) };
+    if let Some(smap) = smap.filter(|_| pass.wants_map()) {
         // The element's bucket is that of its storage, the one we destroy.
         let bucket = smap.bucket(storage.as_raw());
         let step = match attempt_lock(side, LockKind::Bucket, || bucket.lock_irqsave()) {
@@ -288,7 +290,11 @@ fn unlink_nofail_destroy(
                     Step::AlreadyUnlinked
                 }
             }
-            Err(_) if side == Side::Destroy || failures.failed(selem.as_raw().addr()) => {
+            Err(_)
+                if work
+                    .as_mut()
+                    .is_none_or(|f| f.failed(selem.as_raw().addr())) =>
+            {
                 Step::Again
             }
             Err(_) => Step::LockFailed,
@@ -329,7 +335,7 @@ fn unlink_nofail_map_free(smap: &Map, elem: FreedElem<'_>, failures: &mut LockFa
     }
 
     let storage = selem.local_storage();
-    let smap_set = !selem.smap().is_null();
+    let smap_set = selem.map().is_some();
     let mut pass = Pass::new(Side::MapFree, smap_set, !storage.is_null());
 
     if pass.wants_map() {
@@ -393,39 +399,9 @@ fn unlink_nofail_map_free(smap: &Map, elem: FreedElem<'_>, failures: &mut LockFa
 /// restarts its bucket walk afterwards, as the node it was on may be freed meanwhile.
 fn resched_outside_rcu(guard: rcu::Guard) -> rcu::Guard {
     drop(guard);
-    // SAFETY: Map free runs in process context (a workqueue) and holds no lock here, outside any
-    // RCU read section.
-    unsafe { bindings::cond_resched() };
+    // Map free and the destroy work run in process context (workqueues) and hold no lock here.
+    task::cond_resched();
     rcu::Guard::new()
-}
-
-/// One walk of `bucket` by map free, in the RCU read section of `rcu`. Returns `false` if the
-/// walk must restart after rescheduling: a bucket lock to retry, or a reschedule due.
-///
-/// # Safety
-///
-/// As for [`drain_map`], with `bucket` one of `smap`'s buckets.
-unsafe fn walk_bucket(
-    smap: &Map,
-    bucket: &Bucket,
-    rcu: &rcu::Guard,
-    failures: &mut LockFailures,
-) -> bool {
-    // The element may be unlinked (it keeps its `next`) and freed (after a grace period, which
-    // our RCU read section holds off) before the walk reads its next node.
-    for selem in bucket.list().iter(rcu) {
-        // INVARIANT: Found on a bucket of the map being freed (our contract), in our RCU read
-        // section.
-        let elem = FreedElem { selem, bucket };
-        if unlink_nofail_map_free(smap, elem, failures) == Visit::Retry {
-            return false;
-        }
-        // SAFETY: Reads the current task's flags.
-        if unsafe { bindings::need_resched() } {
-            return false;
-        }
-    }
-    true
 }
 
 /// Unlinks and frees every element of `smap`: the bucket walk of `bpf_local_storage_map_free()`.
@@ -438,10 +414,18 @@ pub(super) unsafe fn drain_map(smap: &Map) {
     for bucket in smap.buckets() {
         let mut rcu_guard = rcu::Guard::new();
         let mut failures = LockFailures::new(Side::MapFree, LockKind::Bucket);
-        // Walk the bucket until it is done; restart it after leaving the RCU read section, as
-        // the element the walk was on may be freed meanwhile.
-        // SAFETY: `bucket` is one of the buckets of `smap`, which is being freed (our contract).
-        while !unsafe { walk_bucket(smap, bucket, &rcu_guard, &mut failures) } {
+        // Walk the bucket until it is done. The walk stops for a bucket lock to retry or a
+        // reschedule due, and restarts after leaving the RCU read section, as the element it
+        // was on may be freed meanwhile. An element may also be unlinked (it keeps its `next`)
+        // and freed (after a grace period, which our RCU read section holds off) before the
+        // walk reads its next node.
+        while bucket.list().iter(&rcu_guard).any(|selem| {
+            // INVARIANT: Found on a bucket of the map being freed (our contract), in our RCU
+            // read section.
+            let elem = FreedElem { selem, bucket };
+            unlink_nofail_map_free(smap, elem, &mut failures) == Visit::Retry
+                || task::need_resched()
+        }) {
             rcu_guard = resched_outside_rcu(rcu_guard);
         }
         drop(rcu_guard);
@@ -456,15 +440,13 @@ pub(super) unsafe fn drain_map(smap: &Map) {
 ///
 pub(super) fn destroy(dying: Dying<'_>) -> u32 {
     let storage = dying.storage();
-    // Destroy never counts failures: it stops at the first.
-    let mut failures = LockFailures::new(Side::Destroy, LockKind::Storage);
     let mut deferred = false;
     // Nested in the caller's: the elements are found in it, the storage was before it.
     let rcu = rcu::Guard::new();
     for selem in storage.list().iter(&rcu) {
         // INVARIANT: Found on the list of the destroyed storage, in our RCU read section.
         let elem = DestroyedElem(selem);
-        let (visit, emptied) = unlink_nofail_destroy(Side::Destroy, storage, elem, &mut failures);
+        let (visit, emptied) = unlink_nofail_destroy(storage, elem, None);
         if emptied {
             // SAFETY: The last element left the storage of a dying owner: nobody finds the
             // storage any more but RCU readers, among them our caller, which keeps using it
@@ -501,13 +483,12 @@ fn walk_deferred(storage: &Storage, rcu: &rcu::Guard, failures: &mut LockFailure
     for selem in storage.list().iter(rcu) {
         // INVARIANT: Found on the list of the destroyed storage, in our RCU read section.
         let elem = DestroyedElem(selem);
-        match unlink_nofail_destroy(Side::DestroyWork, storage, elem, failures) {
+        match unlink_nofail_destroy(storage, elem, Some(&mut *failures)) {
             (_, true) => return Some(true),
             (Visit::Done, false) => {}
             (Visit::Retry | Visit::Defer, false) => return None,
         }
-        // SAFETY: Reads the current task's flags.
-        if unsafe { bindings::need_resched() } {
+        if task::need_resched() {
             return None;
         }
     }

@@ -9,10 +9,7 @@
 //! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
 
 use super::{
-    element::{
-        NewSelem,
-        Selem, //
-    },
+    element::NewSelem,
     map::Map,
     owner::OwnerValue,
     storage::Storage, //
@@ -102,21 +99,12 @@ pub(super) fn update(
 
     if map_flags & F_LOCK != 0 && map_flags & NOEXIST == 0 {
         // Try an in-place update without the storage lock or the lists.
-        let old = {
-            // SAFETY: `smap` is a live map of the storage's type and we are in an RCU read
-            // section.
-            unsafe { bindings::bpf_local_storage_lookup(storage.as_raw(), smap.as_raw(), false) }
-        };
-        check_flags(!old.is_null(), map_flags)?;
-        if !old.is_null() {
-            // SAFETY: `old` was found in our RCU read section.
-            let old_selem = unsafe { Selem::from_sdata(old) };
-            if old_selem.linked_to_storage_lockless() {
-                // SAFETY: `old` is an element of `smap` found in our RCU read section; the
-                // value has a spin lock (`check_update_flags()`), and `BPF_F_LOCK` comes with
-                // a value (only the system call passes it).
-                unsafe { new.copy_locked_to(old) };
-                return Ok(old);
+        let old = storage.lookup(smap);
+        check_flags(old.is_some(), map_flags)?;
+        if let Some(old) = old {
+            if old.linked_to_storage_lockless() {
+                new.copy_locked_to(old)?;
+                return Ok(old.sdata());
             }
         }
     }
@@ -136,37 +124,26 @@ pub(super) fn update(
         }
 
         let old = guard.lookup(smap);
-        check_flags(!old.is_null(), map_flags)?;
+        check_flags(old.is_some(), map_flags)?;
 
-        if !old.is_null() && map_flags & F_LOCK != 0 {
-            // SAFETY: `old` is an element of `smap`, on the list under our lock; the value has
-            // a spin lock (`check_update_flags()`), and `BPF_F_LOCK` comes with a value (only the
-            // system call passes it).
-            unsafe { new.copy_locked_to(old) };
+        if let Some(old) = old.filter(|_| map_flags & F_LOCK != 0) {
+            new.copy_locked_to(old)?;
             // `selem` is freed on return.
-            return Ok(old);
+            return Ok(old.sdata());
         }
 
         // Old and new elements are in the same bucket: it is chosen by the storage.
         let bucket = guard.lock_bucket(smap.bucket(storage.as_raw()))?;
 
-        // From here on nothing fails: the lists own the new element.
-        let linked = selem.into_raw();
-        // SAFETY: The lists own the element from now on.
-        let linked = unsafe { Selem::from_raw(linked) };
-
-        // First link the new element to the map, then publish it in the storage.
-        // SAFETY: `linked` is on no list, of the live `smap`; the storage hashes to this bucket.
-        unsafe { bucket.link(linked) };
-        // SAFETY: `linked` is on no storage list, of the live `smap`.
-        unsafe { guard.link(linked) };
+        // From here on nothing fails. First link the new element to the map, then publish it in
+        // the storage, which owns it from then on.
+        // SAFETY: A new element is on no list, of the live `smap`, and its storage hashes to
+        // this bucket; it is linked to its storage just below, before anything can fail.
+        unsafe { bucket.link(selem.selem()) };
+        let linked = guard.link(selem);
 
         // Then remove the old one. It cannot be the last element: `linked` was just linked.
-        let old = if old.is_null() {
-            None
-        } else {
-            // SAFETY: Found on the list under our lock.
-            let old = unsafe { Selem::from_sdata(old) };
+        let old = old.and_then(|old| {
             // SAFETY: `old`'s storage is ours, which hashes to this bucket.
             if let Some(on_map) = unsafe { bucket.claim(old) } {
                 on_map.del();
@@ -178,7 +155,7 @@ pub(super) fn update(
                 let (unlinked, _last) = unsafe { guard.unlink(on_storage, smap) };
                 unlinked
             })
-        };
+        });
 
         (linked.sdata(), old)
         // The bucket lock, then the storage lock, are released here, before the free.

@@ -175,8 +175,7 @@ fn check_deadlock_abba(rqh: &HeldLocks, lock: LockWord<'_>, mask: u32) -> Result
     let rqh_cnt = min(RES_NR_HELD, rqh.cnt());
     let lock_ptr: *mut c_void = lock.as_ptr().cast();
     let this_cpu = CpuId::current();
-    // SAFETY: `__cpu_possible_mask` is a static `struct cpumask`, valid forever.
-    let possible = unsafe { Cpumask::from_raw(&raw const bindings::__cpu_possible_mask) };
+    let possible = Cpumask::possible();
 
     // `for_each_possible_cpu(cpu)`.
     for cpu in 0..nr_cpu_ids() {
