@@ -54,7 +54,8 @@ else
 	cmd=(env RFL_TEST_MAPS="${RFL_TEST_MAPS:-allowlisted}" rfl-run-tests "/build/$name" /mnt/rfl/selectors)
 fi
 set +e
-"$here/vm-run.sh" -t "${CHECK_TIMEOUT:-2400}" -o "$out" -a "kunit.enable=1 kunit.autorun=1" "$name" -- "${cmd[@]}" > /dev/null
+"$here/vm-run.sh" -t "${CHECK_TIMEOUT:-2400}" -o "$out" -a "kunit.enable=1 kunit.autorun=1${CHECK_APPEND:+ $CHECK_APPEND}" \
+	"$name" -- "${cmd[@]}" > /dev/null
 vmrc=$?
 set -e
 echo "check: guest exited with $vmrc; console log in $out/console.log"

@@ -30,6 +30,10 @@ for v in "$@"; do
 	grep -E '^(# )?CONFIG_(RUST|BPF_RQSPINLOCK_RUST|BPF_LOCAL_STORAGE_RUST|KASAN|PROVE_LOCKING|DEBUG_KMEMLEAK)[= ]' "$build/$vt/.config" | sed 's/^/  /'
 	"$here/build-selftests.sh" "$vt" > /dev/null ||
 		{ echo "variants: $v: selftests build failed"; rc=1; continue; }
-	"$here/check.sh" "$vt" "$out/$v" "$v" || rc=1
+	# Kernel parameters of the variant's guests, per architecture, with
+	# their reasons: config/variants/NAME.ARCH.cmdline (comments and
+	# blank lines ignored).
+	append=$(sed -e 's/#.*//' "$repo/config/variants/$v.${ARCH:-x86_64}.cmdline" 2>/dev/null | xargs || true)
+	CHECK_APPEND=$append "$here/check.sh" "$vt" "$out/$v" "$v" || rc=1
 done
 exit $rc
