@@ -91,8 +91,11 @@ variants: selftests
 
 # The allowlist on a debug kernel: KASAN, lockdep, atomic-sleep checks and
 # kmemleak (scanned at the end); any report fails (config/variants/debug.config).
+# Tests run several times slower there: task_local_data_race took over
+# test_progs' 120 s watchdog, which then killed test_progs with every test
+# after it; 600 s is per test, and the guest's timeout bounds the whole run.
 check-debug: selftests
-	@CHECK_TIMEOUT=5400 $(S)/variants.sh $(TREE) $(OUT)/check-debug debug
+	@CHECK_TIMEOUT=5400 TEST_PROGS_WATCHDOG=600 $(S)/variants.sh $(TREE) $(OUT)/check-debug debug
 
 # A/B against the baseline: local storage, then rqspinlock on its
 # test-and-set path (default CPU model) and its queued path (hypervisor

@@ -51,7 +51,8 @@ install -m 755 "$here/guest/run-tests.sh" "$guest_root/sbin/rfl-run-tests"
 if [ -n "$kunit_only" ]; then
 	cmd=(true)
 else
-	cmd=(env RFL_TEST_MAPS="${RFL_TEST_MAPS:-allowlisted}" rfl-run-tests "/build/$name" /mnt/rfl/selectors)
+	cmd=(env RFL_TEST_MAPS="${RFL_TEST_MAPS:-allowlisted}" RFL_TEST_PROGS_WATCHDOG="${TEST_PROGS_WATCHDOG:-}"
+		rfl-run-tests "/build/$name" /mnt/rfl/selectors)
 fi
 set +e
 "$here/vm-run.sh" -t "${CHECK_TIMEOUT:-2400}" -o "$out" -a "kunit.enable=1 kunit.autorun=1${CHECK_APPEND:+ $CHECK_APPEND}" \

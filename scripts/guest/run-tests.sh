@@ -19,8 +19,11 @@ cd "$st" || exit 1
 t=$(sel substr | paste -sd, -)
 a=$(sel exact | paste -sd, -)
 if [ -n "$t$a" ]; then
-	echo "== test_progs${t:+ -t $t}${a:+ -a $a}"
-	./test_progs ${t:+-t "$t"} ${a:+-a "$a"} -J "$out/test_progs.json"
+	# RFL_TEST_PROGS_WATCHDOG: test_progs' per-test watchdog (-w), for
+	# kernels much slower than test_progs' 120 s assumes.
+	w=${RFL_TEST_PROGS_WATCHDOG:-}
+	echo "== test_progs${w:+ -w $w}${t:+ -t $t}${a:+ -a $a}"
+	./test_progs ${w:+-w "$w"} ${t:+-t "$t"} ${a:+-a "$a"} -J "$out/test_progs.json"
 	r=$?
 	echo "$r" > "$out/test_progs.rc"
 	[ "$r" = 0 ] || rc=1
