@@ -14,12 +14,19 @@
  *
  * with the usual fault-injection files (probability, interval, times, ...;
  * see Documentation/fault-injection/fault-injection.rst). A failure
- * injected there looks to the teardown like a lock that timed out.
+ * injected there looks to the teardown like a lock that timed out. It takes
+ * no time unless /sys/kernel/debug/fail_bpf_local_storage/stall_us says so:
+ * set to rqspinlock's timeout (RES_DEF_TIMEOUT, 250000), each injected
+ * failure costs what a real timeout of the teardown's irqsave locks does:
+ * that long with interrupts off.
  */
 
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/fault-inject.h>
 #include <linux/init.h>
+#include <linux/irqflags.h>
+#include <linux/minmax.h>
 
 #include "bpf_local_storage_fail.h"
 
@@ -34,6 +41,30 @@ struct fault_attr *const bpf_local_storage_fail_attrs[] = {
 	[BPF_LOCAL_STORAGE_FAIL_MAP_FREE_BUCKET] = &fail_map_free_bucket,
 	[BPF_LOCAL_STORAGE_FAIL_MAP_FREE_STORAGE] = &fail_map_free_storage,
 };
+
+static u32 stall_us;
+
+/*
+ * Called for each injected failure, before the caller sees it. Not inline,
+ * so that tests can trace how many failures a teardown pass met, and when.
+ */
+noinline void
+bpf_local_storage_lock_fault(enum bpf_local_storage_fail_lock lock)
+{
+	u32 left = READ_ONCE(stall_us);
+	unsigned long flags;
+
+	if (!left)
+		return;
+	local_irq_save(flags);
+	while (left) {
+		u32 us = min(left, 1000U);
+
+		udelay(us);
+		left -= us;
+	}
+	local_irq_restore(flags);
+}
 
 static int __init fail_bpf_local_storage_debugfs(void)
 {
@@ -52,6 +83,7 @@ static int __init fail_bpf_local_storage_debugfs(void)
 	dir = debugfs_create_dir("fail_bpf_local_storage", NULL);
 	if (IS_ERR(dir))
 		return PTR_ERR(dir);
+	debugfs_create_u32("stall_us", 0600, dir, &stall_us);
 
 	for (i = 0; i < ARRAY_SIZE(bpf_local_storage_fail_attrs); i++) {
 		attr_dir = fault_create_debugfs_attr(names[i], dir,

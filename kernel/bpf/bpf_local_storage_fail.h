@@ -22,6 +22,8 @@ enum bpf_local_storage_fail_lock {
 #ifdef CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK
 extern struct fault_attr *const bpf_local_storage_fail_attrs[];
 
+void bpf_local_storage_lock_fault(enum bpf_local_storage_fail_lock lock);
+
 /*
  * Whether the next acquisition of @lock fails. The teardown asks on every
  * lock attempt, so should_fail_ex()'s own early out (no fail-nth countdown
@@ -41,7 +43,10 @@ bpf_local_storage_should_fail_lock(enum bpf_local_storage_fail_lock lock)
 	if (likely(!READ_ONCE(attr->probability) &&
 		   !READ_ONCE(current->fail_nth)))
 		return false;
-	return should_fail(attr, 1);
+	if (!should_fail(attr, 1))
+		return false;
+	bpf_local_storage_lock_fault(lock);
+	return true;
 }
 #else
 static inline bool

@@ -4,9 +4,9 @@
 //!
 //! The teardown's lock failures are rare in practice, but they decide whether anything leaks. With
 //! the option on, the attributes under `/sys/kernel/debug/fail_bpf_local_storage/` (one per side
-//! and lock) make an acquisition fail as if it had timed out, before the lock is even tried, so
-//! that tests can drive each failure path and check that nothing leaks. Without it,
-//! [`injected_failure`] is `Ok(())` and compiles away.
+//! and lock) make an acquisition fail as if it had timed out (as slowly, with `stall_us`), before
+//! the lock is even tried, so that tests can drive each failure path and check that nothing
+//! leaks. Without it, [`injected_failure`] is `Ok(())` and compiles away.
 //!
 //! C: [`kernel/bpf/bpf_local_storage_fail.c`](srctree/kernel/bpf/bpf_local_storage_fail.c)
 

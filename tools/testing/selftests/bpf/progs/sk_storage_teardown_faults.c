@@ -14,6 +14,20 @@ __u64 cookie;
 int destroyed;
 int omem_after_destroy = -1;
 
+/*
+ * The last owner destroy (bpf_local_storage_destroy()) since the socket was
+ * set: how long it took, and how many injected lock failures it met
+ * (bpf_local_storage_lock_fault() calls by its task while it ran). The time
+ * is the call's: it includes the destroy work's if the work, which destroy
+ * queues last, preempts it on its CPU; the count does not.
+ */
+__u64 destroy_ns;
+int destroy_faults = -1;
+/* Not static: clang would shrink a static flag to one byte, which BTF rejects. */
+__u64 destroy_start_ns;
+__u64 destroy_task;
+int in_destroy;
+
 /* The maps under test, by id, set before their elements are created. */
 __u32 map_a_id;
 __u32 map_b_id;
@@ -48,6 +62,37 @@ int BPF_PROG(sk_storage_freed, struct sock *sk)
 
 	destroyed++;
 	omem_after_destroy = sk->sk_omem_alloc.counter;
+	return 0;
+}
+
+SEC("fentry/bpf_local_storage_destroy")
+int BPF_PROG(destroy_entry, struct bpf_local_storage *local_storage)
+{
+	if (!cookie)
+		return 0;
+	destroy_faults = 0;
+	destroy_task = bpf_get_current_task();
+	in_destroy = 1;
+	destroy_start_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("fexit/bpf_local_storage_destroy")
+int BPF_PROG(destroy_exit, struct bpf_local_storage *local_storage, u32 charge)
+{
+	if (!in_destroy)
+		return 0;
+	destroy_ns = bpf_ktime_get_ns() - destroy_start_ns;
+	in_destroy = 0;
+	return 0;
+}
+
+/* Only destroy's own: its work may run before destroy returns. */
+SEC("fentry/bpf_local_storage_lock_fault")
+int BPF_PROG(lock_fault, int lock)
+{
+	if (in_destroy && bpf_get_current_task() == destroy_task)
+		__sync_fetch_and_add(&destroy_faults, 1);
 	return 0;
 }
 
