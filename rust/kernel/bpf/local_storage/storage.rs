@@ -131,11 +131,11 @@ impl Storage {
     /// just matches no element.
     #[inline]
     pub(super) fn lookup(&self, smap: &Map) -> Option<Selem<'_>> {
+        let (storage, smap) = (self.as_raw(), smap.as_raw());
         // SAFETY: The storage and the map are valid; the caller holds the lock or is in an RCU
         // read section (type invariant), either of which satisfies the lookup's lockdep check,
         // and `cacheit_lockit == false` never takes the lock.
-        let sdata =
-            unsafe { bindings::bpf_local_storage_lookup(self.as_raw(), smap.as_raw(), false) };
+        let sdata = unsafe { bindings::bpf_local_storage_lookup(storage, smap, false) };
         if sdata.is_null() {
             return None;
         }
