@@ -103,24 +103,13 @@ impl<'a> Selem<'a> {
     /// `sdata` is the `sdata` member of an element that stays allocated for `'a`.
     #[inline]
     pub(super) unsafe fn from_sdata(sdata: *mut bindings::bpf_local_storage_data) -> Self {
-        // SAFETY: `sdata` is a member of an element, so the element starts `offset_of!(sdata)`
-        // bytes before it, in the same allocation.
-        let ptr = unsafe { crate::container_of!(sdata, bindings::bpf_local_storage_elem, sdata) };
-        // SAFETY: By the safety requirements.
-        unsafe { Self::from_raw(ptr) }
-    }
-
-    /// The element of an `L` list node: `container_of(node, struct bpf_local_storage_elem, ..)`.
-    ///
-    /// # Safety
-    ///
-    /// `node` is the `L` node of an element that stays allocated for `'a`.
-    #[inline]
-    pub(super) unsafe fn from_node<L: Link>(node: *mut bindings::hlist_node) -> Self {
-        // SAFETY: The node is `L::OFFSET` bytes into its element, in the same allocation
-        // (`Link`'s safety requirement); the element stays allocated for `'a` (the safety
-        // requirements).
-        unsafe { Self::from_raw(node.byte_sub(L::OFFSET).cast()) }
+        // SAFETY: `sdata` is a member of an element that stays allocated for `'a` (the safety
+        // requirements), so the element starts `offset_of!(sdata)` bytes before it, in the same
+        // allocation.
+        unsafe {
+            let selem = crate::container_of!(sdata, bindings::bpf_local_storage_elem, sdata);
+            Self::from_raw(selem)
+        }
     }
 
     /// The raw pointer to the element.
@@ -253,13 +242,13 @@ impl<'a> Selem<'a> {
 unsafe extern "C" fn free_trace_rcu(rcu: *mut bindings::callback_head) {
     // `rcu` is a member of the anonymous union, so it is at the union's start.
     let anon = rcu.cast::<bindings::bpf_local_storage_elem__bindgen_ty_1>();
-    let ptr = {
-        // SAFETY: `anon` is the anonymous union member of an element, in the element's
-        // allocation.
-        unsafe { crate::container_of!(anon, bindings::bpf_local_storage_elem, __bindgen_anon_1) }
+    // SAFETY: `anon` is the anonymous union member of an element, in the element's allocation;
+    // the element is ours until we free it below.
+    let selem = unsafe {
+        let selem = crate::container_of!(anon, bindings::bpf_local_storage_elem, __bindgen_anon_1);
+        Selem::from_raw(selem)
     };
-    // SAFETY: The element is ours until we free it below.
-    let selem = unsafe { Selem::from_raw(ptr) };
+    let ptr = selem.as_raw();
     // The map may be gone from the element (the teardown freed the fields then); otherwise it
     // is alive: map free waits for these callbacks with `rcu_barrier_tasks_trace()`.
     if let Some(smap) = selem.map() {

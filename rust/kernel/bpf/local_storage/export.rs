@@ -35,7 +35,8 @@ use super::{
 use crate::{
     bindings,
     error::from_result,
-    prelude::*, //
+    prelude::*,
+    warn_on_once, //
 };
 use core::ptr;
 
@@ -87,9 +88,7 @@ unsafe extern "C" fn rust_bpf_local_storage_map_free(
     cache: *mut bindings::bpf_local_storage_cache,
 ) {
     // SAFETY: By the safety requirements.
-    let cache = unsafe { Cache::from_raw(cache) };
-    // SAFETY: By the safety requirements.
-    unsafe { map::map_free(map, cache) }
+    unsafe { map::map_free(map, Cache::from_raw(cache)) }
 }
 
 /// `bpf_local_storage_map_check_btf()`: the key must be a 32-bit integer.
@@ -120,39 +119,34 @@ unsafe extern "C" fn rust_bpf_local_storage_map_check_btf(
 /// `map` is a valid local storage map.
 #[export]
 unsafe extern "C" fn rust_bpf_local_storage_map_mem_usage(map: *const bindings::bpf_map) -> u64 {
-    // SAFETY: `map` is a valid local storage map by the safety requirements.
-    let smap = unsafe { Map::from_bpf_map(map.cast_mut()) };
+    // SAFETY: `map` is a valid local storage map by the safety requirements, the first member of
+    // its `struct bpf_local_storage_map`.
+    let smap = unsafe { Map::from_raw(map.cast_mut().cast()) };
     smap.mem_usage()
 }
 
-/// `__bpf_local_storage_insert_cache()`: caches `selem` in `local_storage` for `smap` lookups,
-/// under the storage lock; silently skipped if the lock cannot be taken (the lookup that found
-/// the element still succeeds).
+/// `__bpf_local_storage_insert_cache()`: caches `selem` in `local_storage`, in the slot of the
+/// element's map, under the storage lock; silently skipped if the lock cannot be taken (the
+/// lookup that found the element still succeeds).
 ///
 /// # Safety
 ///
-/// Called by `bpf_local_storage_lookup()` on an element of `smap` it found on the list of
+/// Called by `bpf_local_storage_lookup()` on an element it found on the list of
 /// `local_storage`, in the RCU read-side critical section of the lookup.
 #[export]
 unsafe extern "C" fn rust_bpf_local_storage_insert_cache(
     local_storage: *mut bindings::bpf_local_storage,
-    smap: *mut bindings::bpf_local_storage_map,
     selem: *mut bindings::bpf_local_storage_elem,
 ) {
-    // SAFETY: By the safety requirements the three are valid for the call.
-    let (storage, smap, selem) = unsafe {
-        (
-            Storage::from_raw(local_storage),
-            Map::from_raw(smap),
-            Selem::from_raw(selem),
-        )
-    };
+    // SAFETY: By the safety requirements both are valid for the call.
+    let (storage, selem) = unsafe { (Storage::from_raw(local_storage), Selem::from_raw(selem)) };
     let Ok(guard) = storage.lock_irqsave() else {
         return;
     };
-    // SAFETY: `selem` was found on this storage's list (it may have left it since), and
-    // `smap` is its map.
-    unsafe { guard.cache_insert(smap, selem) };
+    // SAFETY: `selem` was found on this storage's list: it is on it or, unlinked since, on none.
+    if let Some(on_storage) = unsafe { guard.claim(selem) } {
+        guard.cache_insert(&on_storage);
+    }
 }
 
 /// `bpf_local_storage_destroy()`.
@@ -185,10 +179,8 @@ unsafe extern "C" fn rust_bpf_local_storage_destroy_deferred(
     local_storage: *mut bindings::bpf_local_storage,
 ) {
     // SAFETY: A queued storage stays allocated until the destroy work frees it, or until map
-    // free does after the work set `DESTROY_DONE`: after this call.
-    let storage = unsafe { Storage::from_raw(local_storage) };
-    // SAFETY: By the safety requirements.
-    unsafe { teardown::destroy_deferred(storage) }
+    // free does after the work set `DESTROY_DONE`: after this call. The rest is our contract.
+    unsafe { teardown::destroy_deferred(Storage::from_raw(local_storage)) }
 }
 
 /// `bpf_selem_link_storage_nolock()`: adds `selem` to the list of `local_storage` and counts
@@ -205,8 +197,13 @@ unsafe extern "C" fn rust_bpf_selem_link_storage_nolock(
 ) {
     // SAFETY: By the safety requirements.
     let (storage, selem) = unsafe { (Storage::from_raw(local_storage), Selem::from_raw(selem)) };
-    // SAFETY: By the safety requirements.
-    unsafe { storage.link_nolock(selem) }
+    // A live map is never cleared from its elements.
+    let Some(smap) = selem.map() else {
+        warn_on_once!(true);
+        return;
+    };
+    // SAFETY: By the safety requirements; `smap` is the element's map.
+    unsafe { storage.link_nolock(selem, smap.elem_size()) }
 }
 
 /// `bpf_selem_unlink()`: returns 0 or a negative errno.
@@ -216,11 +213,10 @@ unsafe extern "C" fn rust_bpf_selem_link_storage_nolock(
 /// As for [`element::unlink`].
 #[export]
 unsafe extern "C" fn rust_bpf_selem_unlink(selem: *mut bindings::bpf_local_storage_elem) -> c_int {
-    // SAFETY: By the safety requirements, `selem` stays allocated during the call.
-    let selem = unsafe { Selem::from_raw(selem) };
     from_result(|| {
-        // SAFETY: By the safety requirements.
-        unsafe { element::unlink(selem) }?;
+        // SAFETY: By the safety requirements, `selem` stays allocated during the call, and meets
+        // `unlink()`'s.
+        unsafe { element::unlink(Selem::from_raw(selem)) }?;
         Ok(0)
     })
 }
@@ -265,10 +261,12 @@ unsafe extern "C" fn rust_bpf_selem_alloc(
     value: *mut c_void,
     swap_uptrs: bool,
 ) -> *mut bindings::bpf_local_storage_elem {
-    // SAFETY: By the safety requirements; the C callers are in an RCU read section.
-    let owner = unsafe { MapOwner::new(Map::from_raw(smap), owner) };
-    // SAFETY: By the safety requirements.
-    let new = unsafe { OwnerValue::new(owner, value, swap_uptrs) };
+    // SAFETY: By the safety requirements: a live map, a live owner, a value of the map, in an
+    // RCU read section.
+    let new = unsafe {
+        let owner = MapOwner::new(Map::from_raw(smap), owner);
+        OwnerValue::new(owner, value, swap_uptrs)
+    };
     match NewSelem::alloc(&new) {
         Some(selem) => selem.into_raw(),
         None => ptr::null_mut(),
@@ -302,11 +300,13 @@ unsafe extern "C" fn rust_bpf_local_storage_alloc(
     smap: *mut bindings::bpf_local_storage_map,
     first_selem: *mut bindings::bpf_local_storage_elem,
 ) -> c_int {
-    // SAFETY: By the safety requirements; the caller is in an RCU read section.
-    let owner = unsafe { MapOwner::new(Map::from_raw(smap), owner) };
-    // SAFETY: By the safety requirements `first_selem` came from `bpf_selem_alloc()` for
-    // `owner` and `smap`, and is the caller's, which lends it to us for the call.
-    let first = unsafe { NewSelem::from_raw(first_selem, owner) };
+    // SAFETY: By the safety requirements: a live map and owner, in an RCU read section, and
+    // `first_selem` came from `bpf_selem_alloc()` for them, and is the caller's, which lends it
+    // to us for the call.
+    let first = unsafe {
+        let owner = MapOwner::new(Map::from_raw(smap), owner);
+        NewSelem::from_raw(first_selem, owner)
+    };
     from_result(|| match storage::alloc(first) {
         Ok(_) => Ok(0),
         Err((e, first)) => {
@@ -334,10 +334,11 @@ unsafe extern "C" fn rust_bpf_local_storage_update(
     swap_uptrs: bool,
 ) -> *mut bindings::bpf_local_storage_data {
     // SAFETY: By the safety requirements: a live map, a live owner that stays so for the call,
-    // in an RCU read section.
-    let owner = unsafe { MapOwner::new(Map::from_raw(smap), owner) };
-    // SAFETY: By the safety requirements.
-    let new = unsafe { OwnerValue::new(owner, value, swap_uptrs) };
+    // a value of the map, in an RCU read section.
+    let new = unsafe {
+        let owner = MapOwner::new(Map::from_raw(smap), owner);
+        OwnerValue::new(owner, value, swap_uptrs)
+    };
     match update::update(&new, map_flags) {
         Ok(sdata) => sdata,
         Err(e) => e.to_ptr(),

@@ -152,9 +152,10 @@ impl<'g, L: Link> Iterator for Iter<'g, L> {
         };
         let node = NonNull::new(node)?;
         self.at = Some(node);
-        // SAFETY: Nodes of a `Head<L>` are `L` nodes of elements (type invariant of `Head`),
-        // kept allocated by the RCU read section of `'g` (type invariant).
-        Some(unsafe { Selem::from_node::<L>(node.as_ptr()) })
+        // SAFETY: Nodes of a `Head<L>` are `L` nodes of elements (type invariant of `Head`), so
+        // the element starts `L::OFFSET` bytes before the node, in the same allocation (`Link`'s
+        // safety requirement); the RCU read section of `'g` keeps it allocated (type invariant).
+        Some(unsafe { Selem::from_raw(node.as_ptr().byte_sub(L::OFFSET).cast()) })
     }
 }
 

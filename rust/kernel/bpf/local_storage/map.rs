@@ -112,18 +112,6 @@ impl Map {
         unsafe { &*ptr.cast() }
     }
 
-    /// Creates a reference to a [`Map`] from a pointer to its `struct bpf_map`.
-    ///
-    /// # Safety
-    ///
-    /// As for [`Map::from_raw`], and `map` is the `map` member of a local storage map.
-    #[inline]
-    pub(super) unsafe fn from_bpf_map<'a>(map: *mut bindings::bpf_map) -> &'a Self {
-        // SAFETY: `map` is the first member of `struct bpf_local_storage_map` (asserted above),
-        // and the caller guarantees the rest.
-        unsafe { Self::from_raw(map.cast()) }
-    }
-
     /// The raw pointer to the map.
     #[inline]
     pub(super) fn as_raw(&self) -> *mut bindings::bpf_local_storage_map {
@@ -149,10 +137,8 @@ impl Map {
     #[inline]
     pub(super) fn cache_idx(&self) -> CacheIdx {
         // SAFETY: By the type invariant `cache_idx` does not change, so a plain read does not
-        // race.
-        let idx = unsafe { (*self.as_raw()).cache_idx };
-        // SAFETY: By the type invariant `cache_idx` was stored from a `CacheIdx`.
-        unsafe { CacheIdx::from_raw(idx) }
+        // race, and it was stored from a `CacheIdx`.
+        unsafe { CacheIdx::from_raw((*self.as_raw()).cache_idx) }
     }
 
     /// `smap->map.record`: the special fields of the value (or NULL or an error pointer when
@@ -422,8 +408,9 @@ pub(super) fn map_alloc(
 /// `map` is a local storage map of the storage type of `cache`, unreachable by new users, and
 /// freed by nobody else.
 pub(super) unsafe fn map_free(map: *mut bindings::bpf_map, cache: &Cache) {
-    // SAFETY: The map is valid until we free it below, after the last use of `smap`.
-    let smap = unsafe { Map::from_bpf_map(map) };
+    // SAFETY: The map is valid until we free it below, after the last use of `smap`; `map` is
+    // the first member of `struct bpf_local_storage_map` (asserted above).
+    let smap = unsafe { Map::from_raw(map.cast()) };
     cache.idx_free(smap.cache_idx());
 
     // The map may still be cloned by `bpf_sk_storage_clone()`, which found it under RCU and

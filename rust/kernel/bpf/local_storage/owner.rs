@@ -165,24 +165,46 @@ impl<'a> OwnerValue<'a> {
         self.swap_uptrs
     }
 
-    /// Copies the value into `selem`, an existing element of the map, under the value's own
-    /// `bpf_spin_lock` (`BPF_F_LOCK`): `copy_map_value_locked()`.
-    ///
-    /// Fails with `EINVAL` if there is no value, or the map's value has no spin lock: the
-    /// update checked both, but the copy must not rely on it.
+    /// The value for `BPF_F_LOCK` updates: checks that there is one and that the map's value has
+    /// a `bpf_spin_lock`. Fails with `EINVAL` otherwise.
     #[inline]
-    pub(super) fn copy_locked_to(&self, selem: Selem<'_>) -> Result {
-        let smap = self.map();
-        if self.value.is_null()
-            || !smap.has_field(bindings::btf_field_type_BPF_SPIN_LOCK)
-            || !selem.map().is_some_and(|m| ptr::eq(m, smap))
-        {
+    pub(super) fn for_locked_copy(&self) -> Result<LockedValue<'a>> {
+        if self.value.is_null() || !self.map().has_field(bindings::btf_field_type_BPF_SPIN_LOCK) {
+            return Err(EINVAL);
+        }
+        // INVARIANT: Checked just above.
+        Ok(LockedValue(*self))
+    }
+}
+
+/// A value that can be copied into an element under the value's `bpf_spin_lock`
+/// (`BPF_F_LOCK`), made by [`OwnerValue::for_locked_copy`].
+///
+/// # Invariants
+///
+/// The value is not NULL, and the values of its map have a `bpf_spin_lock`.
+#[derive(Clone, Copy)]
+pub(super) struct LockedValue<'a>(OwnerValue<'a>);
+
+impl LockedValue<'_> {
+    /// Copies the value into `selem`, an existing element, under the spin lock of the element's
+    /// value: `copy_map_value_locked()`.
+    ///
+    /// Fails with `EINVAL` if `selem` is not an element of the value's map (or has lost its map
+    /// to map free): its value would have another layout.
+    #[inline]
+    pub(super) fn copy_to(&self, selem: Selem<'_>) -> Result {
+        let smap = self.0.map();
+        if !selem.map().is_some_and(|m| ptr::eq(m, smap)) {
             return Err(EINVAL);
         }
         // SAFETY: Both values have `value_size` bytes laid out by the map's record, which has a
-        // spin lock (checked above): ours by the type invariant, the element's because it is an
-        // element of the map (checked above), allocated during the borrow of `selem`.
-        unsafe { bindings::copy_map_value_locked(smap.bpf_map(), selem.data(), self.value, false) };
+        // spin lock (type invariant): ours is not NULL (type invariant) and `OwnerValue`'s
+        // invariant makes it readable; the element's because it is an element of the map
+        // (checked above), allocated during the borrow of `selem`.
+        unsafe {
+            bindings::copy_map_value_locked(smap.bpf_map(), selem.data(), self.0.value, false)
+        };
         Ok(())
     }
 }

@@ -221,16 +221,15 @@ impl Storage {
         self.owner_refcnt().dec();
     }
 
-    /// Adds `selem` to the storage list and counts its size: `bpf_selem_link_storage_nolock()`.
+    /// Adds `selem` to the storage list and counts its `elem_size` (that of its map):
+    /// `bpf_selem_link_storage_nolock()`.
     ///
     /// # Safety
     ///
     /// - The caller holds the storage lock, or the storage is not visible to anybody else yet.
     /// - `selem` is on no storage list, its map is alive, and it stays allocated until unlinked
     ///   and a grace period has elapsed.
-    pub(super) unsafe fn link_nolock(&self, selem: Selem<'_>) {
-        // Set from the allocation until the teardown, which links nothing.
-        let elem_size = selem.map().map_or(0, Map::elem_size);
+    pub(super) unsafe fn link_nolock(&self, selem: Selem<'_>, elem_size: u32) {
         // SAFETY: Lock held or storage private, by the safety requirements: nobody accesses
         // `mem_charge` concurrently.
         unsafe {
@@ -435,10 +434,11 @@ impl StorageGuard<'_> {
     /// element of a storage without it.
     #[inline]
     pub(super) fn link<'a>(&self, new: NewSelem<'a>) -> Selem<'a> {
+        let elem_size = new.owner().map().elem_size();
         let selem = new.into_owned_by_lists();
         // SAFETY: We hold the lock (type invariant); a new element is on no storage list, its map
         // is alive (its owner's), and the list owns it from now on.
-        unsafe { self.storage.link_nolock(selem) };
+        unsafe { self.storage.link_nolock(selem, elem_size) };
         selem
     }
 
@@ -530,18 +530,17 @@ impl StorageGuard<'_> {
         (Unlinked(selem.as_raw()), free_storage)
     }
 
-    /// Caches `selem` in its map's slot if it is still linked: the locked part of
+    /// Caches `selem`, an element on the storage list, in its map's slot: the locked part of
     /// `__bpf_local_storage_insert_cache()`.
     ///
-    /// The lock makes the check and the store atomic with respect to deletes, which clear the
-    /// slot under it: a deleted element must never be published in the cache.
-    ///
-    /// # Safety
-    ///
-    /// `selem` is on this storage's list or on none, and `smap` is its map.
-    pub(super) unsafe fn cache_insert(&self, smap: &Map, selem: Selem<'_>) {
-        // SAFETY: By the safety requirements.
-        if unsafe { self.claim(selem) }.is_some() {
+    /// The caller found the element without the lock; [`StorageGuard::claim`] under the lock
+    /// makes the check that it is still linked and this store atomic with respect to deletes,
+    /// which clear the slot under the lock: a deleted element is never published in the cache.
+    pub(super) fn cache_insert(&self, selem: &OnList<'_, '_, Snode>) {
+        let selem = selem.selem();
+        // Map free clears `smap` once it has unlinked the element from its bucket, maybe before
+        // it gets the storage lock: there is no slot to fill for a map being freed.
+        if let Some(smap) = selem.map() {
             // `rcu_assign_pointer()`: lookups that load the slot see the initialised element.
             self.storage
                 .cache_slot(smap.cache_idx())
@@ -615,7 +614,7 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
 
     // SAFETY: The storage is not published yet; `first` is on no list (`NewSelem` invariant),
     // of the live `smap`.
-    unsafe { storage.link_nolock(selem) };
+    unsafe { storage.link_nolock(selem, smap.elem_size()) };
 
     let published = (|| {
         let bucket = smap.bucket(raw).lock_irqsave()?;

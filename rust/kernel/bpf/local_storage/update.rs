@@ -10,8 +10,10 @@
 
 use super::{
     element::NewSelem,
-    map::Map,
-    owner::OwnerValue,
+    owner::{
+        LockedValue,
+        OwnerValue, //
+    },
     storage::Storage, //
 };
 use crate::{
@@ -43,14 +45,16 @@ fn check_flags(exists: bool, map_flags: u64) -> Result {
 }
 
 /// Checks the flags on their own: `BPF_EXIST` and `BPF_NOEXIST` are exclusive, and
-/// `BPF_F_LOCK` needs a `struct bpf_spin_lock` in the value.
-fn check_update_flags(smap: &Map, map_flags: u64) -> Result {
-    if map_flags & !F_LOCK > EXIST
-        || (map_flags & F_LOCK != 0 && !smap.has_field(bindings::btf_field_type_BPF_SPIN_LOCK))
-    {
+/// `BPF_F_LOCK` needs a value with a `struct bpf_spin_lock` in it. Returns that value for
+/// `BPF_F_LOCK`.
+fn check_update_flags<'a>(new: &OwnerValue<'a>, map_flags: u64) -> Result<Option<LockedValue<'a>>> {
+    if map_flags & !F_LOCK > EXIST {
         return Err(EINVAL);
     }
-    Ok(())
+    if map_flags & F_LOCK == 0 {
+        return Ok(None);
+    }
+    new.for_locked_copy().map(Some)
 }
 
 /// Creates or replaces the owner's element of the map with the value of `new`:
@@ -69,7 +73,7 @@ pub(super) fn update(
 ) -> Result<*mut bindings::bpf_local_storage_data> {
     let owner = new.owner();
     let smap = owner.map();
-    check_update_flags(smap, map_flags)?;
+    let locked = check_update_flags(new, map_flags)?;
 
     let slot = owner.storage_slot().ok_or(EINVAL)?;
     // `rcu_dereference()`: the storage was initialised before the `cmpxchg()` that published
@@ -97,13 +101,13 @@ pub(super) fn update(
         }
     };
 
-    if map_flags & F_LOCK != 0 && map_flags & NOEXIST == 0 {
+    if let Some(locked) = locked.filter(|_| map_flags & NOEXIST == 0) {
         // Try an in-place update without the storage lock or the lists.
         let old = storage.lookup(smap);
         check_flags(old.is_some(), map_flags)?;
         if let Some(old) = old {
             if old.linked_to_storage_lockless() {
-                new.copy_locked_to(old)?;
+                locked.copy_to(old)?;
                 return Ok(old.sdata());
             }
         }
@@ -126,8 +130,8 @@ pub(super) fn update(
         let old = guard.lookup(smap);
         check_flags(old.is_some(), map_flags)?;
 
-        if let Some(old) = old.filter(|_| map_flags & F_LOCK != 0) {
-            new.copy_locked_to(old)?;
+        if let (Some(old), Some(locked)) = (old, locked) {
+            locked.copy_to(old)?;
             // `selem` is freed on return.
             return Ok(old.sdata());
         }
