@@ -52,8 +52,7 @@ void __bpf_local_storage_insert_cache(struct bpf_local_storage *local_storage,
 				      struct bpf_local_storage_map *smap,
 				      struct bpf_local_storage_elem *selem)
 {
-	/* The slot is that of the element's map, which is smap. */
-	rust_bpf_local_storage_insert_cache(local_storage, selem);
+	rust_bpf_local_storage_insert_cache(local_storage, smap, selem);
 }
 
 int bpf_local_storage_alloc(void *owner,

@@ -36,6 +36,7 @@ int rust_bpf_local_storage_map_check_btf(struct bpf_map *map,
 u64 rust_bpf_local_storage_map_mem_usage(const struct bpf_map *map);
 
 void rust_bpf_local_storage_insert_cache(struct bpf_local_storage *local_storage,
+					 struct bpf_local_storage_map *smap,
 					 struct bpf_local_storage_elem *selem);
 
 u32 rust_bpf_local_storage_destroy(struct bpf_local_storage *local_storage);

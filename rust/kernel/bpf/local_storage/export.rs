@@ -125,27 +125,34 @@ unsafe extern "C" fn rust_bpf_local_storage_map_mem_usage(map: *const bindings::
     smap.mem_usage()
 }
 
-/// `__bpf_local_storage_insert_cache()`: caches `selem` in `local_storage`, in the slot of the
-/// element's map, under the storage lock; silently skipped if the lock cannot be taken (the
-/// lookup that found the element still succeeds).
+/// `__bpf_local_storage_insert_cache()`: caches `selem` in `local_storage` for `smap` lookups,
+/// under the storage lock; silently skipped if the lock cannot be taken (the lookup that found
+/// the element still succeeds).
 ///
 /// # Safety
 ///
-/// Called by `bpf_local_storage_lookup()` on an element it found on the list of
+/// Called by `bpf_local_storage_lookup()` on an element of `smap` it found on the list of
 /// `local_storage`, in the RCU read-side critical section of the lookup.
 #[export]
 unsafe extern "C" fn rust_bpf_local_storage_insert_cache(
     local_storage: *mut bindings::bpf_local_storage,
+    smap: *mut bindings::bpf_local_storage_map,
     selem: *mut bindings::bpf_local_storage_elem,
 ) {
-    // SAFETY: By the safety requirements both are valid for the call.
-    let (storage, selem) = unsafe { (Storage::from_raw(local_storage), Selem::from_raw(selem)) };
+    // SAFETY: By the safety requirements the three are valid for the call.
+    let (storage, smap, selem) = unsafe {
+        (
+            Storage::from_raw(local_storage),
+            Map::from_raw(smap),
+            Selem::from_raw(selem),
+        )
+    };
     let Ok(guard) = storage.lock_irqsave() else {
         return;
     };
     // SAFETY: `selem` was found on this storage's list: it is on it or, unlinked since, on none.
     if let Some(on_storage) = unsafe { guard.claim(selem) } {
-        guard.cache_insert(&on_storage);
+        guard.cache_insert(&on_storage, smap);
     }
 }
 

@@ -530,22 +530,22 @@ impl StorageGuard<'_> {
         (Unlinked(selem.as_raw()), free_storage)
     }
 
-    /// Caches `selem`, an element on the storage list, in its map's slot: the locked part of
-    /// `__bpf_local_storage_insert_cache()`.
+    /// Caches `selem`, an element on the storage list, in the slot of `smap`, its map: the
+    /// locked part of `__bpf_local_storage_insert_cache()`.
     ///
     /// The caller found the element without the lock; [`StorageGuard::claim`] under the lock
     /// makes the check that it is still linked and this store atomic with respect to deletes,
     /// which clear the slot under the lock: a deleted element is never published in the cache.
-    pub(super) fn cache_insert(&self, selem: &OnList<'_, '_, Snode>) {
-        let selem = selem.selem();
-        // Map free clears `smap` once it has unlinked the element from its bucket, maybe before
-        // it gets the storage lock: there is no slot to fill for a map being freed.
-        if let Some(smap) = selem.map() {
-            // `rcu_assign_pointer()`: lookups that load the slot see the initialised element.
-            self.storage
-                .cache_slot(smap.cache_idx())
-                .store(selem.sdata(), Release);
-        }
+    ///
+    /// Lookups through a slot check the map of the element they find there, so an element
+    /// cached for another map only makes them miss. The caller passes the map it looked up,
+    /// which spares a load of the element's `smap` on every cache miss; should map free have
+    /// cleared that since, it clears the slot too when it unlinks the element from the storage.
+    pub(super) fn cache_insert(&self, selem: &OnList<'_, '_, Snode>, smap: &Map) {
+        // `rcu_assign_pointer()`: lookups that load the slot see the initialised element.
+        self.storage
+            .cache_slot(smap.cache_idx())
+            .store(selem.selem().sdata(), Release);
     }
 
     /// `bpf_local_storage_lookup(local_storage, smap, false)` with the lock held: the element of
