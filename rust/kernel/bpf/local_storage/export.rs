@@ -204,13 +204,13 @@ unsafe extern "C" fn rust_bpf_selem_link_storage_nolock(
 ) {
     // SAFETY: By the safety requirements.
     let (storage, selem) = unsafe { (Storage::from_raw(local_storage), Selem::from_raw(selem)) };
-    // A live map is never cleared from its elements.
-    let Some(smap) = selem.map() else {
-        warn_on_once!(true);
-        return;
-    };
-    // SAFETY: By the safety requirements; `smap` is the element's map.
-    unsafe { storage.link_nolock(selem, smap.elem_size()) }
+    // The element's map is alive (our contract), so map free has not cleared `smap`. Should it
+    // be NULL all the same, link the element anyway, so that both its lists agree, and only get
+    // the charge wrong.
+    let smap = selem.map();
+    warn_on_once!(smap.is_none());
+    // SAFETY: By the safety requirements.
+    unsafe { storage.link_nolock(selem, smap.map_or(0, Map::elem_size)) }
 }
 
 /// `bpf_selem_unlink()`: returns 0 or a negative errno.
