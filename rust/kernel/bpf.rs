@@ -7,3 +7,5 @@
 #[cfg(CONFIG_BPF_LOCAL_STORAGE_RUST)]
 pub mod local_storage;
 pub mod rqspinlock;
+#[cfg(CONFIG_RUST_BPF_KUNIT_TEST)]
+mod test_thread;

@@ -14,9 +14,11 @@
 use super::contended_path_is_tas;
 use crate::{
     bindings,
+    bpf::test_thread::{
+        other_online_cpu,
+        PinnedThread, //
+    },
     cpu::CpuId,
-    cpumask::Cpumask,
-    error::from_err_ptr,
     prelude::*,
     processor::cpu_relax,
     sync::{
@@ -29,7 +31,6 @@ use crate::{
         },
         lock::Lock,
         Arc,
-        Completion,
         RqSpinLock,
         RqSpinLockGuard,
         RqSpinLockIrqSave,
@@ -43,7 +44,6 @@ use crate::{
     },
     types::Opaque,
 };
-use core::cell::UnsafeCell;
 
 /// `RES_NR_HELD`: the number of entries of the per-CPU table of held locks.
 const RES_NR_HELD: usize = bindings::RES_NR_HELD as usize;
@@ -98,101 +98,6 @@ fn spin_until(limit: Delta, cond: impl Fn() -> bool) -> bool {
 /// The errno of an acquisition, 0 on success.
 fn errno<T>(ret: &Result<T>) -> i32 {
     ret.as_ref().map_or_else(|e| e.to_errno(), |_| 0)
-}
-
-/// Returns an online CPU other than the current one, if there is one.
-fn other_online_cpu() -> Option<CpuId> {
-    let this = CpuId::current().as_u32();
-    // SAFETY: `__cpu_online_mask` is a static `struct cpumask`, valid forever.
-    let online = unsafe { Cpumask::from_raw(&raw const bindings::__cpu_online_mask) };
-    (0..crate::cpu::nr_cpu_ids())
-        .filter(|&cpu| cpu != this)
-        .filter_map(CpuId::from_u32)
-        .find(|&cpu| online.test(cpu))
-}
-
-/// What a [`PinnedThread`] shares with its kernel thread.
-#[pin_data]
-struct ThreadCtx<F> {
-    /// The closure to run; taken by the thread.
-    f: UnsafeCell<Option<F>>,
-    /// Completed once the closure has returned.
-    #[pin]
-    done: Completion,
-}
-
-/// A kernel thread bound to one CPU that runs one closure; dropping it waits for the closure
-/// and stops the thread.
-///
-/// # Invariants
-///
-/// `task` is a kernel thread running [`PinnedThread::run`] on `ctx`, with a reference to its
-/// `task_struct` held by us.
-struct PinnedThread<F: FnOnce() + Send> {
-    task: *mut bindings::task_struct,
-    ctx: Pin<KBox<ThreadCtx<F>>>,
-}
-
-impl<F: FnOnce() + Send> PinnedThread<F> {
-    fn spawn(cpu: CpuId, f: F) -> Result<Self> {
-        let ctx = KBox::pin_init(
-            pin_init!(ThreadCtx {
-                f: UnsafeCell::new(Some(f)),
-                done <- Completion::new(),
-            }),
-            GFP_KERNEL,
-        )?;
-        let data = core::ptr::from_ref::<ThreadCtx<F>>(&ctx).cast_mut().cast();
-        // SAFETY: `run::<F>` takes `data` as the `ThreadCtx<F>` it is, which `Self` keeps alive
-        // until the thread is stopped; the name format has one `%u`, for the CPU.
-        let task = from_err_ptr(unsafe {
-            bindings::kthread_create_on_cpu(
-                Some(Self::run),
-                data,
-                cpu.as_u32(),
-                c"rqspinlock_test/%u".as_char_ptr(),
-            )
-        })?;
-        // SAFETY: `task` is a valid, new kernel thread. The reference keeps its `task_struct`
-        // until `kthread_stop_put()`, however the thread ends.
-        unsafe { bindings::get_task_struct(task) };
-        // SAFETY: As above; the thread starts running `run`.
-        unsafe { bindings::wake_up_process(task) };
-        // INVARIANT: `task` runs `run` on `ctx`, and we hold a reference to it.
-        Ok(Self { task, ctx })
-    }
-
-    /// The body of the thread: runs the closure, then waits to be stopped.
-    ///
-    /// # Safety
-    ///
-    /// `data` points to the `ThreadCtx<F>` of a [`PinnedThread`] whose closure was not taken.
-    unsafe extern "C" fn run(data: *mut c_void) -> c_int {
-        // SAFETY: By the safety requirements `data` is a `ThreadCtx<F>`, which the
-        // `PinnedThread` keeps alive until this thread has been stopped.
-        let ctx = unsafe { &*data.cast::<ThreadCtx<F>>() };
-        // SAFETY: Only this thread accesses `f`, once.
-        if let Some(f) = unsafe { (*ctx.f.get()).take() } {
-            f();
-        }
-        ctx.done.complete_all();
-        // The owner stops us only after `done`, so `kthread_stop()` cannot come before the
-        // closure ran (it would skip the thread function altogether).
-        // SAFETY: We are a kernel thread.
-        while !unsafe { bindings::kthread_should_stop() } {
-            fsleep(Delta::from_millis(1));
-        }
-        0
-    }
-}
-
-impl<F: FnOnce() + Send> Drop for PinnedThread<F> {
-    fn drop(&mut self) {
-        self.ctx.done.wait_for_completion();
-        // SAFETY: By the type invariant `task` is our kernel thread and we hold a reference to
-        // it, which this drops.
-        unsafe { bindings::kthread_stop_put(self.task) };
-    }
 }
 
 /// One `rqspinlock_t`, taken through either backend: [`RqSpinLock`] or [`RqSpinLockIrqSave`].
