@@ -55,6 +55,15 @@ void __bpf_local_storage_insert_cache(struct bpf_local_storage *local_storage,
 	rust_bpf_local_storage_insert_cache(local_storage, smap, selem);
 }
 
+struct bpf_local_storage_data *
+bpf_local_storage_lookup_slow(struct bpf_local_storage *local_storage,
+			      struct bpf_local_storage_map *smap,
+			      bool cacheit_lockit)
+{
+	return rust_bpf_local_storage_lookup_slow(local_storage, smap,
+						  cacheit_lockit);
+}
+
 int bpf_local_storage_alloc(void *owner,
 			    struct bpf_local_storage_map *smap,
 			    struct bpf_local_storage_elem *first_selem)

@@ -39,6 +39,11 @@ void rust_bpf_local_storage_insert_cache(struct bpf_local_storage *local_storage
 					 struct bpf_local_storage_map *smap,
 					 struct bpf_local_storage_elem *selem);
 
+struct bpf_local_storage_data *
+rust_bpf_local_storage_lookup_slow(struct bpf_local_storage *local_storage,
+				   struct bpf_local_storage_map *smap,
+				   bool cacheit_lockit);
+
 u32 rust_bpf_local_storage_destroy(struct bpf_local_storage *local_storage);
 
 void rust_bpf_local_storage_destroy_deferred(struct bpf_local_storage *local_storage);

@@ -129,15 +129,6 @@ __rust_helper bool rust_helper_btf_record_has_field(const struct btf_record *rec
 	return btf_record_has_field(rec, type);
 }
 
-/* The lookup stays a C inline in the header. */
-__rust_helper struct bpf_local_storage_data *
-rust_helper_bpf_local_storage_lookup(struct bpf_local_storage *local_storage,
-				     struct bpf_local_storage_map *smap,
-				     bool cacheit_lockit)
-{
-	return bpf_local_storage_lookup(local_storage, smap, cacheit_lockit);
-}
-
 #ifdef CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK
 __rust_helper bool
 rust_helper_bpf_local_storage_should_fail_lock(enum bpf_local_storage_fail_lock lock)

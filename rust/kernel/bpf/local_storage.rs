@@ -16,7 +16,9 @@
 //! - An owner's *storage* (`struct bpf_local_storage`, `storage::Storage`), published through
 //!   the owner's pointer (`task->bpf_storage`, ...), lists the owner's elements of all maps and
 //!   caches up to 16 of them (`cache[]`, one slot per map, the slot chosen by
-//!   `cache_idx`).
+//!   `cache_idx`). With `CONFIG_BPF_LOCAL_STORAGE_INDEX`, an owner with more elements than
+//!   cache slots also has an index of its elements by map (`index`), so that lookups that
+//!   miss the cache stay fast.
 //! - An *element* (`struct bpf_local_storage_elem`, `element::Selem`) holds one map's value
 //!   for one owner. It is on two RCU lists: its owner's storage list (`snode`) and the bucket of
 //!   its map selected by the storage's address (`map_node`).
@@ -51,15 +53,17 @@
 //! store a kptr into it), regular RCU (`kfree_rcu()`) when nothing but RCU readers can see them
 //! any more (`reuse_now == true`: special fields freed at once). The socket storage charges
 //! `elem_size` per element and `sizeof(struct bpf_local_storage)` per storage to the socket's
-//! `sk_omem_alloc`; `mem_charge` mirrors the total.
+//! `sk_omem_alloc`; `mem_charge` mirrors the total. An owner's index is charged to the memory
+//! cgroup of the map whose update built it, not to the owner.
 //!
 //! # C/Rust boundary
 //!
-//! `kernel/bpf/bpf_local_storage.c` keeps every function of `include/linux/bpf_local_storage.h`
-//! as a C wrapper around a `rust_`-prefixed `#[export]` function declared in
-//! `kernel/bpf/bpf_local_storage_rust.h`: C functions keep their BTF (Rust objects are left out
-//! of vmlinux BTF), and `bpf_local_storage_update()` is an fentry/fexit target of the selftests.
-//! `bpf_local_storage_lookup()` stays a C inline in the header; Rust calls it through a helper.
+//! `kernel/bpf/bpf_local_storage_rust.c` keeps every function of
+//! `include/linux/bpf_local_storage.h` as a C wrapper around a `rust_`-prefixed `#[export]`
+//! function declared in `kernel/bpf/bpf_local_storage_rust.h`: C functions keep their BTF (Rust
+//! objects are left out of vmlinux BTF), and `bpf_local_storage_update()` is an fentry/fexit
+//! target of the selftests. `bpf_local_storage_lookup()` stays a C inline in the header for its
+//! cache hit; with the index, its miss path calls `bpf_local_storage_lookup_slow()`.
 //! The storage types' own files (`bpf_task_storage.c`, ..., `net/core/bpf_sk_storage.c`) are
 //! unchanged.
 //!
@@ -74,6 +78,7 @@
 //! # Tests
 //!
 //! With `CONFIG_RUST_BPF_KUNIT_TEST`, the KUnit suites `rust_bpf_local_storage_cache_idx`,
+//! `rust_bpf_local_storage_index` (the index, on made-up elements),
 //! `rust_bpf_local_storage_teardown` (every interleaving of destroy and map free over an
 //! element, with every lock outcome, on a model driven by the real decision functions),
 //! `rust_bpf_local_storage_map` and `rust_bpf_local_storage_update` test the pure parts. The
@@ -94,6 +99,7 @@ mod cache_idx;
 mod element;
 mod export;
 mod hlist;
+mod index;
 mod map;
 mod owner;
 mod storage;

@@ -170,6 +170,13 @@ impl<'a> Selem<'a> {
         Some(unsafe { Map::from_raw(smap) })
     }
 
+    /// Whether the element is one of `smap`: `rcu_access_pointer(SDATA(selem)->smap) == smap`,
+    /// the test of lookups. False once the teardown cleared `smap`.
+    #[inline]
+    pub(super) fn is_of(self, smap: &Map) -> bool {
+        ptr::eq(self.smap_slot().load(Relaxed), smap.as_raw())
+    }
+
     /// `RCU_INIT_POINTER(SDATA(selem)->smap, NULL)`.
     ///
     /// Readers only compare the pointer or, holding RCU, keep using the map they read, which
@@ -349,16 +356,9 @@ impl<'a> NewSelem<'a> {
 
         owner.charge(elem_size).ok()?;
 
-        // SAFETY: `smap->map` is a valid map; the size is that of its elements.
-        let ptr = unsafe {
-            bindings::bpf_map_kmalloc_nolock(
-                smap.bpf_map(),
-                elem_size as usize,
-                bindings::__GFP_ZERO,
-                bindings::NUMA_NO_NODE,
-            )
-        }
-        .cast::<bindings::bpf_local_storage_elem>();
+        let ptr = smap
+            .alloc_zeroed(elem_size as usize)
+            .cast::<bindings::bpf_local_storage_elem>();
         let Some(ptr) = NonNull::new(ptr) else {
             owner.uncharge(elem_size);
             return None;

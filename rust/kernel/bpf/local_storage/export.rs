@@ -147,13 +147,27 @@ unsafe extern "C" fn rust_bpf_local_storage_insert_cache(
             Selem::from_raw(selem),
         )
     };
-    let Ok(guard) = storage.lock_irqsave() else {
-        return;
-    };
-    // SAFETY: `selem` was found on this storage's list: it is on it or, unlinked since, on none.
-    if let Some(on_storage) = unsafe { guard.claim(selem) } {
-        guard.cache_insert(&on_storage, smap);
-    }
+    storage.cache(selem, smap);
+}
+
+/// `bpf_local_storage_lookup_slow()`: the lookup of `smap`'s element in `local_storage` once
+/// it missed the cache, through the index or the list. Returns its data, or NULL.
+///
+/// # Safety
+///
+/// Called by `bpf_local_storage_lookup()` on a storage and a live map, in an RCU read-side
+/// critical section (regular or Tasks Trace) that keeps the storage allocated.
+#[export]
+unsafe extern "C" fn rust_bpf_local_storage_lookup_slow(
+    local_storage: *mut bindings::bpf_local_storage,
+    smap: *mut bindings::bpf_local_storage_map,
+    cacheit_lockit: bool,
+) -> *mut bindings::bpf_local_storage_data {
+    // SAFETY: By the safety requirements both are valid for the call.
+    let (storage, smap) = unsafe { (Storage::from_raw(local_storage), Map::from_raw(smap)) };
+    storage
+        .lookup_slow(smap, cacheit_lockit)
+        .map_or(ptr::null_mut(), Selem::sdata)
 }
 
 /// `bpf_local_storage_destroy()`.
@@ -210,7 +224,10 @@ unsafe extern "C" fn rust_bpf_selem_link_storage_nolock(
     let smap = selem.map();
     warn_on_once!(smap.is_none());
     // SAFETY: By the safety requirements.
-    unsafe { storage.link_nolock(selem, smap.map_or(0, Map::elem_size)) }
+    let retired = unsafe { storage.link_nolock(selem, smap, smap.map_or(0, Map::elem_size)) };
+    // Only a socket clone links without the lock, to a storage nobody else can reach yet; an
+    // index that its links replaced is freed after a grace period all the same.
+    drop(retired);
 }
 
 /// `bpf_selem_unlink()`: returns 0 or a negative errno.

@@ -125,14 +125,32 @@ impl<L: Link> Head<L> {
             at: None,
         }
     }
+
+    /// `hlist_for_each_entry_rcu()` for a caller that holds no [`rcu::Guard`]: one in a read-side
+    /// critical section that C entered (regular RCU or RCU Tasks Trace, as BPF programs and
+    /// lookups are), or that holds the list's lock.
+    ///
+    /// # Safety
+    ///
+    /// For `'g`, the current CPU is in an RCU read-side critical section of either kind, or
+    /// holds the list's lock.
+    #[inline]
+    pub(super) unsafe fn iter_unguarded<'g>(&'g self) -> Iter<'g, L> {
+        // INVARIANT: Before the first element; RCU or the lock by the safety requirements.
+        Iter {
+            head: self,
+            at: None,
+        }
+    }
 }
 
-/// The walk of [`Head::iter`].
+/// The walk of [`Head::iter`] and [`Head::iter_unguarded`].
 ///
 /// # Invariants
 ///
-/// The current CPU is in an RCU read-side critical section for `'g`. `at` is `None` before the
-/// first element, else the last node yielded, which the critical section keeps allocated.
+/// For `'g`, the current CPU is in an RCU read-side critical section, or holds the list's lock.
+/// `at` is `None` before the first element, else the last node yielded, which the critical
+/// section or the lock keeps allocated.
 pub(super) struct Iter<'g, L: Link> {
     head: &'g Head<L>,
     at: Option<NonNull<bindings::hlist_node>>,
@@ -154,7 +172,8 @@ impl<'g, L: Link> Iterator for Iter<'g, L> {
         self.at = Some(node);
         // SAFETY: Nodes of a `Head<L>` are `L` nodes of elements (type invariant of `Head`), so
         // the element starts `L::OFFSET` bytes before the node, in the same allocation (`Link`'s
-        // safety requirement); the RCU read section of `'g` keeps it allocated (type invariant).
+        // safety requirement); the RCU read section or the lock of `'g` keeps it allocated
+        // (type invariant).
         Some(unsafe { Selem::from_raw(node.as_ptr().byte_sub(L::OFFSET).cast()) })
     }
 }

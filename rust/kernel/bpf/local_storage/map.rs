@@ -125,6 +125,22 @@ impl Map {
         crate::ptr::project!(mut smap, .map)
     }
 
+    /// `bpf_map_kmalloc_nolock(&smap->map, size, __GFP_ZERO, NUMA_NO_NODE)`: zeroed memory
+    /// charged to the map's memory cgroup, from any context (NMI included), or NULL. Freed with
+    /// `kfree()`, at most `KMALLOC_MAX_CACHE_SIZE` bytes.
+    #[inline]
+    pub(super) fn alloc_zeroed(&self, size: usize) -> *mut c_void {
+        // SAFETY: `smap->map` is a valid map.
+        unsafe {
+            bindings::bpf_map_kmalloc_nolock(
+                self.bpf_map(),
+                size,
+                bindings::__GFP_ZERO,
+                bindings::NUMA_NO_NODE,
+            )
+        }
+    }
+
     /// `smap->elem_size`: the size of an element of this map, value included.
     #[inline]
     pub(super) fn elem_size(&self) -> u32 {

@@ -26,6 +26,12 @@ use super::{
         OnList,
         Snode, //
     },
+    index::{
+        self,
+        Index,
+        Retired,
+        Writer, //
+    },
     map::{
         Bucket,
         BucketGuard,
@@ -124,25 +130,105 @@ impl Storage {
     }
 
     /// `bpf_local_storage_lookup(local_storage, smap, false)`: the element of `smap` in the
-    /// storage, through its cache slot or its list, without the lock and without caching it.
+    /// storage, through its cache slot, its index or its list, without the lock and without
+    /// caching it.
     ///
     /// Elements found stay allocated as long as the storage: the reasons that keep it allocated
     /// (the lock, an RCU read section) keep them allocated too. A map of another storage type
     /// just matches no element.
     #[inline]
     pub(super) fn lookup(&self, smap: &Map) -> Option<Selem<'_>> {
-        let (storage, smap) = (self.as_raw(), smap.as_raw());
-        // SAFETY: The storage and the map are valid; the caller holds the lock or is in an RCU
-        // read section (type invariant), either of which satisfies the lookup's lockdep check,
-        // and `cacheit_lockit == false` never takes the lock.
-        let sdata = unsafe { bindings::bpf_local_storage_lookup(storage, smap, false) };
-        if sdata.is_null() {
-            return None;
+        let sdata = self.cache_slot(smap.cache_idx()).load(Relaxed);
+        if !sdata.is_null() {
+            // SAFETY: A cache slot holds an element of the storage, or one unlinked since the
+            // reasons that keep the storage allocated began (it is cleared under the lock
+            // before the element is freed), which they keep allocated.
+            let selem = unsafe { Selem::from_sdata(sdata) };
+            if selem.is_of(smap) {
+                return Some(selem);
+            }
         }
-        // SAFETY: `sdata` is that of an element found on the list, which stays allocated while
-        // `self` is borrowed (above), and so does its map, `smap`, by the type invariant of
-        // `Selem` (its holders are RCU readers or hold the lock).
-        Some(unsafe { Selem::from_sdata(sdata) })
+        self.lookup_uncached(smap)
+    }
+
+    /// The element of `smap` through the index if the storage has one, else through its list.
+    #[inline]
+    fn lookup_uncached(&self, smap: &Map) -> Option<Selem<'_>> {
+        match self.index() {
+            Some(index) => index.find(smap),
+            None => self.walk(smap),
+        }
+    }
+
+    /// The element of `smap` on the list.
+    #[inline]
+    fn walk(&self, smap: &Map) -> Option<Selem<'_>> {
+        // SAFETY: The lock or the RCU read section that keeps the storage allocated (type
+        // invariant) keeps the walk safe.
+        unsafe { self.list().iter_unguarded() }.find(|selem| selem.is_of(smap))
+    }
+
+    /// `bpf_local_storage_lookup_slow()`: the lookup of an element that is not in the map's
+    /// cache slot, through the index if the storage has one, else through its list.
+    ///
+    /// With `cacheit_lockit`, the element found is cached, which takes the storage lock,
+    /// unless the storage has an index and the map's slot holds another map's element: maps
+    /// that share a slot then stop evicting each other, and the lookup takes no lock.
+    pub(super) fn lookup_slow(&self, smap: &Map, cacheit_lockit: bool) -> Option<Selem<'_>> {
+        let (selem, indexed) = match self.index() {
+            Some(index) => (index.find(smap)?, true),
+            None => (self.walk(smap)?, false),
+        };
+        let slot_free = || self.cache_slot(smap.cache_idx()).load(Relaxed).is_null();
+        if cacheit_lockit && (!indexed || slot_free()) {
+            self.cache(selem, smap);
+        }
+        Some(selem)
+    }
+
+    /// Caches `selem`, an element of `smap` found on the storage's list without the lock, in
+    /// the map's cache slot: `__bpf_local_storage_insert_cache()`. Skipped if the lock cannot
+    /// be taken: the lookup that found the element succeeds anyway.
+    pub(super) fn cache(&self, selem: Selem<'_>, smap: &Map) {
+        let Ok(guard) = self.lock_irqsave() else {
+            return;
+        };
+        // SAFETY: `selem` was found on this storage's list: it is on it or, unlinked since, on
+        // none.
+        if let Some(on_storage) = unsafe { guard.claim(selem) } {
+            guard.cache_insert(&on_storage, smap);
+        }
+    }
+
+    /// `&local_storage->index`, or `None` without `CONFIG_BPF_LOCAL_STORAGE_INDEX`.
+    #[inline]
+    fn index_slot(&self) -> Option<&Atomic<*mut index::Root>> {
+        #[cfg(CONFIG_BPF_LOCAL_STORAGE_INDEX)]
+        // SAFETY: `index` is a pointer member of the valid storage, written with marked stores
+        // under the lock and read with marked loads; the index module gives it its type.
+        return Some(unsafe { Atomic::from_ptr((&raw mut (*self.as_raw()).index).cast()) });
+        #[cfg(not(CONFIG_BPF_LOCAL_STORAGE_INDEX))]
+        None
+    }
+
+    /// The storage's index, if it has one that is not disabled.
+    #[inline]
+    fn index(&self) -> Option<Index<'_>> {
+        // SAFETY: The storage stays allocated while `self` is borrowed, for the reasons of the
+        // type invariant, which are those of `Index`'s.
+        unsafe { Index::get(self.index_slot()?) }
+    }
+
+    /// The writers' side of the index.
+    ///
+    /// # Safety
+    ///
+    /// While the result is borrowed, the caller holds the storage lock, or nobody else can
+    /// reach the storage yet.
+    #[inline]
+    unsafe fn index_writer(&self) -> Option<Writer<'_>> {
+        // SAFETY: By the safety requirements.
+        Some(unsafe { Writer::new(self.index_slot()?, self.list()) })
     }
 
     /// `hlist_empty(&local_storage->list)` without the lock: a hint.
@@ -221,15 +307,24 @@ impl Storage {
         self.owner_refcnt().dec();
     }
 
-    /// Adds `selem` to the storage list and counts its `elem_size` (that of its map):
-    /// `bpf_selem_link_storage_nolock()`.
+    /// Adds `selem` to the storage list and the index, and counts its `elem_size` (that of its
+    /// map): `bpf_selem_link_storage_nolock()`. `smap`, its map, is `None` if the caller found
+    /// it NULL; the element is then left out of the index, as lookups would not find it.
+    ///
+    /// Returns an index to retire once the lock is released, if linking the element rebuilt
+    /// the index.
     ///
     /// # Safety
     ///
     /// - The caller holds the storage lock, or the storage is not visible to anybody else yet.
     /// - `selem` is on no storage list, its map is alive, and it stays allocated until unlinked
     ///   and a grace period has elapsed.
-    pub(super) unsafe fn link_nolock(&self, selem: Selem<'_>, elem_size: u32) {
+    pub(super) unsafe fn link_nolock(
+        &self,
+        selem: Selem<'_>,
+        smap: Option<&Map>,
+        elem_size: u32,
+    ) -> Option<Retired> {
         // SAFETY: Lock held or storage private, by the safety requirements: nobody accesses
         // `mem_charge` concurrently.
         unsafe {
@@ -241,22 +336,35 @@ impl Storage {
         // The `rcu_assign_pointer()` inside publishes `local_storage` (set just above) with the
         // element.
         unsafe { Locked::new(self.list()).add(selem) };
+        let smap = smap?;
+        // SAFETY: Lock held or storage private, by the safety requirements.
+        let index = unsafe { self.index_writer() }?;
+        // SAFETY: `selem` was just linked and stays allocated as long as the list holds it, and
+        // `smap` is its map.
+        unsafe { index.linked(selem, smap, &|size| smap.alloc_zeroed(size)) }
     }
 
-    /// The RCU Tasks Trace callback of [`Storage::free`]: `bpf_local_storage_free_trace_rcu()`.
+    /// The RCU callback of [`Storage::free`], of either kind: frees the storage and its index.
+    /// `bpf_local_storage_free_trace_rcu()`.
     ///
     /// # Safety
     ///
-    /// `rcu` is the `rcu` member of a storage passed to `call_rcu_tasks_trace()` by
-    /// [`Storage::free`].
-    unsafe extern "C" fn free_trace_rcu(rcu: *mut bindings::callback_head) {
+    /// `rcu` is the `rcu` member of a storage passed to `call_rcu_tasks_trace()` or `call_rcu()`
+    /// by [`Storage::free`].
+    unsafe extern "C" fn free_rcu(rcu: *mut bindings::callback_head) {
         use crate::container_of;
 
         let anon = rcu.cast::<bindings::bpf_local_storage__bindgen_ty_1>();
         // SAFETY: `rcu` is the `rcu` member of a storage, at the start of its anonymous union.
         let ls = unsafe { container_of!(anon, bindings::bpf_local_storage, __bindgen_anon_1) };
-        // SAFETY: A Tasks Trace grace period implies a regular one: nobody can see the storage;
-        // it came from `bpf_map_kmalloc_nolock()`.
+        // SAFETY: The storage is ours to free, valid until we do.
+        let storage = unsafe { Self::from_raw(ls) };
+        if let Some(slot) = storage.index_slot() {
+            // SAFETY: After the grace period (a Tasks Trace one implies a regular one) nobody
+            // can reach the storage, nor its index.
+            unsafe { index::free_unreachable(slot) };
+        }
+        // SAFETY: As above; the storage came from `bpf_map_kmalloc_nolock()`.
         unsafe { bindings::kfree(ls.cast()) };
     }
 
@@ -278,14 +386,19 @@ impl Storage {
         // Its `rcu_head` is within its first 4 KiB (asserted above), and it came from
         // `bpf_map_kmalloc_nolock()`.
         let rcu = crate::ptr::project!(mut storage, .__bindgen_anon_1.rcu);
-        if reuse_now {
+        // SAFETY: A storage that is not freed yet.
+        let indexed = unsafe { Self::from_raw(storage) }
+            .index_slot()
+            .is_some_and(|slot| !slot.load(Relaxed).is_null());
+        if reuse_now && !indexed {
             // SAFETY: As above; `kfree_rcu(local_storage, rcu)`.
             unsafe { bindings::kvfree_call_rcu(rcu.cast(), storage.cast()) };
+        } else if reuse_now {
+            // SAFETY: The callback frees this storage and its index through its `rcu_head`.
+            unsafe { bindings::call_rcu(rcu, Some(Self::free_rcu)) };
         } else {
-            // SAFETY: The callback frees this storage through its `rcu_head`.
-            unsafe {
-                bindings::bpf_local_storage_call_rcu_tasks_trace(rcu, Some(Self::free_trace_rcu))
-            };
+            // SAFETY: As above.
+            unsafe { bindings::bpf_local_storage_call_rcu_tasks_trace(rcu, Some(Self::free_rcu)) };
         }
     }
 }
@@ -356,9 +469,13 @@ impl<'a> Dying<'a> {
 /// # Invariants
 ///
 /// The element is on no list, that only RCU readers and programs that found it before can
-/// still see, owned by `self`.
+/// still see, owned by `self`. `_index`, if any, is an index that the unlink took out of the
+/// storage (to shrink or drop it), to retire at the same time.
 #[must_use = "dropping frees the element: drop it after releasing the locks"]
-pub(super) struct Unlinked(*mut bindings::bpf_local_storage_elem);
+pub(super) struct Unlinked {
+    selem: *mut bindings::bpf_local_storage_elem,
+    _index: Option<Retired>,
+}
 
 impl Drop for Unlinked {
     fn drop(&mut self) {
@@ -366,7 +483,7 @@ impl Drop for Unlinked {
         // the delete path returns `EOPNOTSUPP` there before unlinking, and an update only
         // replaces an element for system calls (the helpers create with `BPF_NOEXIST`), as in
         // C. The guards of the raw locks were dropped before us.
-        unsafe { element::free(self.0, false) }
+        unsafe { element::free(self.selem, false) }
     }
 }
 
@@ -427,27 +544,32 @@ impl StorageGuard<'_> {
         self.list().is_empty()
     }
 
-    /// Publishes a new element on the storage list: `bpf_selem_link_storage_nolock()` with the
-    /// lock held. The list owns the element from now on.
+    /// Publishes a new element on the storage list and in the index:
+    /// `bpf_selem_link_storage_nolock()` with the lock held. The list owns the element from now
+    /// on. Also returns the index to retire once the lock is released, if the link rebuilt it.
     ///
     /// Link it to its bucket first ([`BucketGuard::link`]): bucket walkers must not meet an
     /// element of a storage without it.
     #[inline]
-    pub(super) fn link<'a>(&self, new: NewSelem<'a>) -> Selem<'a> {
-        let elem_size = new.owner().map().elem_size();
+    pub(super) fn link<'a>(&self, new: NewSelem<'a>) -> (Selem<'a>, Option<Retired>) {
+        let smap = new.owner().map();
         let selem = new.into_owned_by_lists();
         // SAFETY: We hold the lock (type invariant); a new element is on no storage list, its map
-        // is alive (its owner's), and the list owns it from now on.
-        unsafe { self.storage.link_nolock(selem, elem_size) };
-        selem
+        // `smap` is alive (its owner's), and the list owns it from now on.
+        let retired = unsafe {
+            self.storage
+                .link_nolock(selem, Some(smap), smap.elem_size())
+        };
+        (selem, retired)
     }
 
     /// The bookkeeping of removing `selem` from the storage:
     /// `bpf_selem_unlink_storage_nolock_misc()`.
     ///
-    /// Clears the map's cache slot if it points to `selem`, and uncharges `selem` (and the
-    /// storage itself if `free_storage`: `selem` is the last element), then, if `free_storage`,
-    /// detaches the storage from its owner: after that store the owner may be freed.
+    /// Clears the map's cache slot if it points to `selem` and takes `selem` out of the index,
+    /// uncharges `selem` (and the storage itself if `free_storage`: `selem` is the last
+    /// element), then, if `free_storage`, detaches the storage from its owner: after that store
+    /// the owner may be freed.
     ///
     /// With `pin_owner` (map free), the owner is first pinned so that it cannot be freed while
     /// we uncharge it; if `destroy()` already released it, the owner may be gone and only the
@@ -473,6 +595,11 @@ impl StorageGuard<'_> {
         let slot = storage.cache_slot(smap.cache_idx());
         if slot.load(Relaxed) == selem.sdata() {
             slot.store(ptr::null_mut(), Relaxed);
+        }
+        // Likewise for the index.
+        // SAFETY: We hold the lock (type invariant).
+        if let Some(index) = unsafe { storage.index_writer() } {
+            index.unlinking(selem, smap);
         }
 
         if pin_owner && !storage.pin_owner() {
@@ -526,8 +653,15 @@ impl StorageGuard<'_> {
         // SAFETY: By the safety requirements; the owner is alive, no pin needed.
         unsafe { self.unlink_misc(&selem, smap, free_storage, false) };
         let selem = selem.del();
+        // SAFETY: We hold the lock (type invariant).
+        let index = unsafe { self.storage.index_writer() }
+            .and_then(|index| index.shrink(&|size| smap.alloc_zeroed(size)));
         // INVARIANT: Unlinked from both sides now; the caller leaves the free to us.
-        (Unlinked(selem.as_raw()), free_storage)
+        let unlinked = Unlinked {
+            selem: selem.as_raw(),
+            _index: index,
+        };
+        (unlinked, free_storage)
     }
 
     /// Caches `selem`, an element on the storage list, in the slot of `smap`, its map: the
@@ -577,16 +711,9 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
         return Err((e, first));
     }
 
-    // SAFETY: `smap->map` is a valid map; the size is that of a storage.
-    let raw = unsafe {
-        bindings::bpf_map_kmalloc_nolock(
-            smap.bpf_map(),
-            STORAGE_SIZE as usize,
-            bindings::__GFP_ZERO,
-            bindings::NUMA_NO_NODE,
-        )
-    }
-    .cast::<bindings::bpf_local_storage>();
+    let raw = smap
+        .alloc_zeroed(STORAGE_SIZE as usize)
+        .cast::<bindings::bpf_local_storage>();
     if raw.is_null() {
         owner.uncharge(STORAGE_SIZE);
         return Err((ENOMEM, first));
@@ -614,7 +741,9 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
 
     // SAFETY: The storage is not published yet; `first` is on no list (`NewSelem` invariant),
     // of the live `smap`.
-    unsafe { storage.link_nolock(selem, smap.elem_size()) };
+    let no_index = unsafe { storage.link_nolock(selem, Some(smap), smap.elem_size()) };
+    // A storage's first element builds no index, so there is none to retire.
+    drop(no_index);
 
     let published = (|| {
         let bucket = smap.bucket(raw).lock_irqsave()?;

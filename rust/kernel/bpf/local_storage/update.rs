@@ -118,7 +118,7 @@ pub(super) fn update(
     // below, after the guards, which uncharges and frees it.
     let selem = NewSelem::alloc(new).ok_or(ENOMEM)?;
 
-    let (sdata, old) = {
+    let (sdata, old, retired) = {
         let guard = storage.lock_irqsave()?;
 
         // A concurrent delete of the last element is detaching the storage: give up with
@@ -144,7 +144,7 @@ pub(super) fn update(
         // SAFETY: A new element is on no list, of the live `smap`, and its storage hashes to
         // this bucket; it is linked to its storage just below, before anything can fail.
         unsafe { bucket.link(selem.selem()) };
-        let linked = guard.link(selem);
+        let (linked, retired) = guard.link(selem);
 
         // Then remove the old one. It cannot be the last element: `linked` was just linked.
         let old = old.and_then(|old| {
@@ -161,11 +161,13 @@ pub(super) fn update(
             })
         });
 
-        (linked.sdata(), old)
-        // The bucket lock, then the storage lock, are released here, before the free.
+        (linked.sdata(), old, retired)
+        // The bucket lock, then the storage lock, are released here, before the frees.
     };
-    // Free the replaced element after an RCU Tasks Trace grace period.
+    // Free the replaced element, and the index the link replaced, after an RCU Tasks Trace
+    // grace period.
     drop(old);
+    drop(retired);
 
     Ok(sdata)
 }

@@ -1,0 +1,961 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The index of a storage's elements by map: lookups that miss the cache.
+//!
+//! A storage caches one element per cache slot, and a map owns one of the 16 slots. With more
+//! maps than slots, maps share slots and evict each other, and a lookup that misses walks the
+//! owner's whole list, then takes the storage lock to cache what it found. An owner with more
+//! elements than slots therefore gets an index: an open-addressing hash table of its elements,
+//! keyed by the address of their map, published in `local_storage->index` with RCU.
+//!
+//! - *Readers* ([`Index::find`]) hash the map's address, then probe slots without a lock, in
+//!   the RCU read section (regular or Tasks Trace) that keeps the storage and its elements
+//!   allocated, until they meet an element of the map or an empty slot. They take the lock
+//!   only to fill an empty cache slot; a slot that holds another map's element is left alone,
+//!   so maps that share a slot no longer evict each other.
+//! - *Writers* hold the storage lock ([`Writer`]): a linked element is put in the index, an
+//!   unlinked one becomes a tombstone (a probe goes on past it), an element that replaces one
+//!   of the same map takes its slot. An index that would be too full, or whose probes would be
+//!   too long, is rebuilt from the storage list into a new one, which is published with a
+//!   release store; the old one is retired and freed after an RCU Tasks Trace grace period
+//!   ([`Retired`]), once the lock is released.
+//!
+//! Owners with at most [`BUILD_ABOVE`] elements have no index and pay nothing for it: the
+//! index is built when the link of an element takes the list past that, and dropped when
+//! deletes bring it down to [`DROP_AT`], so that an owner that hovers around the limit does
+//! not build and free an index on every change.
+//!
+//! The index only speeds lookups up: lookups and writers walk the list when a storage has
+//! none. So whatever cannot be done in the context of a change is given up rather than
+//! failed: an index that cannot grow (allocation failure, or NMI, where the old one could not
+//! be retired) is *disabled*, a tag in the low bit of `local_storage->index` that sends readers
+//! to the list until the next writer outside NMI rebuilds or drops it.
+//!
+//! # Layout
+//!
+//! A [`Root`] (96 bytes) points to up to [`MAX_TABLES`] tables of up to 512 slots (4 KiB, so
+//! that `kmalloc_nolock()`, which works in any context, can allocate them). The high bits of a
+//! map's hash choose its table and its first slot; probes stay in that table. An owner with 17
+//! elements has one table of 64 slots (608 bytes in all), 100 elements one of 256 slots, 1,000
+//! elements four of 512 (16.5 KiB); past 3,072 elements (8 full tables at 3/4) the owner has
+//! no index and lookups walk its list.
+//!
+//! The index is charged to the memory cgroup of the map whose update built it, not to the
+//! owner (a socket's `sk_omem_alloc` counts its elements and storage only).
+
+use super::{
+    element::Selem,
+    hlist::{
+        Head,
+        Snode, //
+    },
+    map::Map,
+    CACHE_SIZE, //
+};
+use crate::{
+    bindings,
+    hash::hash_64,
+    prelude::*,
+    sync::atomic::{
+        Atomic,
+        Relaxed,
+        Release, //
+    },
+};
+use core::{
+    marker::PhantomData,
+    ptr::{
+        self,
+        NonNull, //
+    },
+};
+
+/// Owners with more elements than this get an index: the cache holds up to this many.
+pub(super) const BUILD_ABOVE: usize = CACHE_SIZE;
+
+/// An index whose owner is down to this many elements is freed.
+const DROP_AT: u32 = CACHE_SIZE as u32 / 2;
+
+/// The fewest slots in an index, as a power of two: 64, enough for 17 elements at 1/4 load.
+const MIN_BITS: u32 = 6;
+
+/// The most slots in a table, as a power of two: 512 slots, 4 KiB.
+const TABLE_MAX_BITS: u32 = 9;
+
+/// The most tables in an index.
+pub(super) const MAX_TABLES: usize = 8;
+
+/// The most slots in an index, as a power of two: 8 tables of 512.
+const MAX_BITS: u32 = TABLE_MAX_BITS + MAX_TABLES.trailing_zeros();
+
+/// The slot of an unlinked element: probes go on past it, links may reuse it.
+const TOMBSTONE: *mut bindings::bpf_local_storage_elem = ptr::without_provenance_mut(1);
+
+/// The tag of a disabled index in `local_storage->index`.
+const DISABLED: usize = 1;
+
+/// A slot: NULL (empty, ends probes), [`TOMBSTONE`], or an element of the storage.
+type Slot = Atomic<*mut bindings::bpf_local_storage_elem>;
+
+/// The root of an index.
+///
+/// # Invariants
+///
+/// `tables[..1 << dir_bits]` point to zeroed-then-filled arrays of `1 << slot_bits` slots, all
+/// allocated by `kmalloc_nolock()` (as is the root), the rest are NULL;
+/// `MIN_BITS <= slot_bits + dir_bits <= MAX_BITS`, `slot_bits <= TABLE_MAX_BITS`. Readers read
+/// only `slot_bits`, `dir_bits` and `tables`, which do not change once the root is published,
+/// and the slots; writers, under the storage lock, also `live` and `used`.
+#[repr(C)]
+pub(super) struct Root {
+    /// For the free after a grace period ([`Retired`]).
+    rcu: bindings::callback_head,
+    /// Elements in the index: slots that hold one.
+    live: u32,
+    /// Slots that are not empty: elements and tombstones.
+    used: u32,
+    /// log2 of the slots of a table.
+    slot_bits: u32,
+    /// log2 of the number of tables.
+    dir_bits: u32,
+    /// The tables.
+    tables: [*mut Slot; MAX_TABLES],
+}
+
+/// The total number of slots, as a power of two, for an index of `n` elements: at most half
+/// full, so that links can add as many again before a rebuild, but for the largest index,
+/// which only has to leave room for one more. `None` if even that is too small.
+fn bits_for(n: usize) -> Option<u32> {
+    let bits = (2 * n)
+        .next_power_of_two()
+        .trailing_zeros()
+        .clamp(MIN_BITS, MAX_BITS);
+    (4 * (n + 1) <= 3 << bits).then_some(bits)
+}
+
+impl Root {
+    /// Allocates an empty index of `1 << bits` slots with `alloc` (zeroed memory of the given
+    /// size, from `kmalloc_nolock()`).
+    fn alloc(bits: u32, alloc: &impl Fn(usize) -> *mut c_void) -> Option<NonNull<Root>> {
+        let slot_bits = bits.min(TABLE_MAX_BITS);
+        let dir_bits = bits - slot_bits;
+        let root = NonNull::new(alloc(size_of::<Root>()).cast::<Root>())?;
+        let p = root.as_ptr();
+        // SAFETY: `p` is a new zeroed allocation of a `Root`, only known to us. The tables are
+        // stored as they are allocated, so that `free()` frees those allocated on failure.
+        unsafe {
+            (*p).slot_bits = slot_bits;
+            (*p).dir_bits = dir_bits;
+            for t in 0..1usize << dir_bits {
+                let table = alloc(size_of::<Slot>() << slot_bits).cast::<Slot>();
+                if table.is_null() {
+                    Self::free(p);
+                    return None;
+                }
+                (*p).tables[t] = table;
+            }
+        }
+        Some(root)
+    }
+
+    /// Frees a root and its tables.
+    ///
+    /// # Safety
+    ///
+    /// `root` came from [`Root::alloc`] (its tables may be missing: NULL) and nobody uses it
+    /// any more.
+    unsafe fn free(root: *mut Root) {
+        // SAFETY: By the safety requirements; `kfree(NULL)` does nothing.
+        unsafe {
+            for table in (*root).tables {
+                bindings::kfree(table.cast());
+            }
+            bindings::kfree(root.cast());
+        }
+    }
+
+    /// The RCU callback of [`Retired`]: frees the root it is called for.
+    ///
+    /// # Safety
+    ///
+    /// `rcu` is the `rcu` member of a root passed to `call_rcu_tasks_trace()` by [`Retired`].
+    unsafe extern "C" fn free_rcu(rcu: *mut bindings::callback_head) {
+        // SAFETY: `rcu` is the first member of a `repr(C)` root, whose grace period elapsed: a
+        // Tasks Trace grace period implies a regular one, so no reader is left.
+        unsafe { Self::free(rcu.cast()) }
+    }
+}
+
+/// `in_nmi()`.
+#[inline]
+fn in_nmi() -> bool {
+    // SAFETY: `in_nmi()` only reads the preemption count.
+    unsafe { bindings::in_nmi() }
+}
+
+/// The first slot of `smap`'s probes: its table and its index in it.
+///
+/// # Safety
+///
+/// `root` is a valid root (its `slot_bits`, `dir_bits` and `tables` are initialised).
+#[inline]
+unsafe fn probe_start(root: *const Root, smap: &Map) -> (*mut Slot, u32, u32) {
+    // SAFETY: By the safety requirements these fields are initialised and do not change.
+    let (slot_bits, dir_bits) = unsafe { ((*root).slot_bits, (*root).dir_bits) };
+    let h = hash_64(smap.as_raw().addr() as u64, slot_bits + dir_bits);
+    let mask = (1u32 << slot_bits) - 1;
+    // `h >> slot_bits` is below `1 << dir_bits`, within `tables` (type invariant of `Root`).
+    // SAFETY: As above.
+    let table = unsafe { (*root).tables[(h >> slot_bits) as usize] };
+    (table, h & mask, mask)
+}
+
+/// The slot `i` of `table`.
+///
+/// # Safety
+///
+/// `table` is a table of a valid root and `i` is below its number of slots.
+#[inline]
+unsafe fn slot<'a>(table: *mut Slot, i: u32) -> &'a Slot {
+    // SAFETY: By the safety requirements the slot is within the table, which is only accessed
+    // atomically.
+    unsafe { &*table.add(i as usize) }
+}
+
+/// A published index, read in an RCU read section.
+///
+/// # Invariants
+///
+/// `root` is a valid root, published in the storage's `index` and allocated for `'a`: the
+/// holder is in an RCU read section (regular or Tasks Trace) that began while the index was
+/// reachable, or holds the storage lock. The elements in its slots are allocated for `'a` too:
+/// they are elements of the storage, or were unlinked from it during the read section.
+#[derive(Clone, Copy)]
+pub(super) struct Index<'a> {
+    root: NonNull<Root>,
+    _p: PhantomData<&'a Root>,
+}
+
+impl<'a> Index<'a> {
+    /// The index published in `slot`, the `index` member of a storage, if there is one and it
+    /// is not disabled.
+    ///
+    /// # Safety
+    ///
+    /// `slot` is the `index` of a storage that stays allocated for `'a`, for the reasons of the
+    /// type invariants.
+    #[inline]
+    pub(super) unsafe fn get(slot: &Atomic<*mut Root>) -> Option<Self> {
+        // `rcu_dereference()`: the root and its tables were initialised before the release
+        // store that published them, and we only follow the pointer (address dependency).
+        let root = slot.load(Relaxed);
+        if root.addr() & DISABLED != 0 {
+            return None;
+        }
+        // INVARIANT: A published root, by the safety requirements.
+        Some(Self {
+            root: NonNull::new(root)?,
+            _p: PhantomData,
+        })
+    }
+
+    /// The element of `smap`, if there is one.
+    ///
+    /// A concurrent link or unlink of the map's element may or may not be seen, as with a walk
+    /// of the list; an element whose map free cleared `smap` is not found.
+    #[inline]
+    pub(super) fn find(self, smap: &Map) -> Option<Selem<'a>> {
+        let root = self.root.as_ptr();
+        // SAFETY: A valid root (type invariant).
+        let (table, mut i, mask) = unsafe { probe_start(root, smap) };
+        // A writer keeps an empty slot in every table; the bound only guards against a bug.
+        for _ in 0..=mask {
+            // SAFETY: `i <= mask`.
+            let e = unsafe { slot(table, i) }.load(Relaxed);
+            if e.is_null() {
+                return None;
+            }
+            if e != TOMBSTONE {
+                // SAFETY: An element in the index stays allocated for `'a` (type invariant),
+                // and so does its map if it is `smap`.
+                let selem = unsafe { Selem::from_raw(e) };
+                if selem.is_of(smap) {
+                    return Some(selem);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        None
+    }
+}
+
+/// An index taken out of its storage, to free after an RCU Tasks Trace grace period once the
+/// storage lock is released: `call_rcu_tasks_trace()` takes `spinlock_t`s, which sleep on
+/// `PREEMPT_RT`. Never made in NMI.
+///
+/// # Invariants
+///
+/// `0` is a root that nobody can find any more but readers that found it before, owned by
+/// `self`.
+#[must_use = "dropping frees the index: drop it after releasing the storage lock"]
+pub(super) struct Retired(NonNull<Root>);
+
+impl Drop for Retired {
+    fn drop(&mut self) {
+        let root = self.0.as_ptr();
+        // SAFETY: By the type invariant the root is ours and unreachable; its callback frees it
+        // after the readers that found it are gone.
+        unsafe {
+            bindings::bpf_local_storage_call_rcu_tasks_trace(
+                &raw mut (*root).rcu,
+                Some(Root::free_rcu),
+            )
+        };
+    }
+}
+
+/// Frees the index left in a storage that is being freed, if any: the storage's own grace
+/// period is over, so nobody can reach the index.
+///
+/// # Safety
+///
+/// `slot` is the `index` of a storage whose grace period after it became unreachable has
+/// elapsed.
+pub(super) unsafe fn free_unreachable(slot: &Atomic<*mut Root>) {
+    let root = slot.load(Relaxed).map_addr(|a| a & !DISABLED);
+    if !root.is_null() {
+        // SAFETY: By the safety requirements nobody uses the index any more.
+        unsafe { Root::free(root) };
+    }
+}
+
+/// The index of a storage whose lock the current CPU holds: the writers' side.
+///
+/// Links and unlinks of the storage list tell it about each change: after
+/// [`Locked::add`](super::hlist::Locked::add), and before
+/// [`OnList::del`](super::hlist::OnList::del) respectively.
+///
+/// # Invariants
+///
+/// For `'g`, the current CPU holds the lock of the storage whose `index` is `slot` and whose
+/// list is `list`, or nobody else can reach the storage yet: it is the only writer of both. If
+/// the index is published and not disabled, it holds exactly one slot for each map with an
+/// element on the list (the first one on the list, the newest), and no element that is not on
+/// the list, but those of maps whose map free cleared `smap` meanwhile.
+pub(super) struct Writer<'g> {
+    slot: &'g Atomic<*mut Root>,
+    list: &'g Head<Snode>,
+}
+
+/// What [`Writer::place`] did.
+enum Placed {
+    /// The element is in the index.
+    Done,
+    /// The index is too full: rebuild it.
+    Full,
+}
+
+impl<'g> Writer<'g> {
+    /// The writers' side of the index `slot` of the storage of `list`.
+    ///
+    /// # Safety
+    ///
+    /// For `'g`, the current CPU holds the lock of the storage whose `index` is `slot` and
+    /// whose list is `list`, or nobody else can reach the storage yet.
+    #[inline]
+    pub(super) unsafe fn new(slot: &'g Atomic<*mut Root>, list: &'g Head<Snode>) -> Self {
+        // INVARIANT: By the safety requirements.
+        Self { slot, list }
+    }
+
+    /// The published root, disabled or not.
+    #[inline]
+    fn root(&self) -> Option<(NonNull<Root>, bool)> {
+        let raw = self.slot.load(Relaxed);
+        let disabled = raw.addr() & DISABLED != 0;
+        NonNull::new(raw.map_addr(|a| a & !DISABLED)).map(|root| (root, disabled))
+    }
+
+    /// Puts `selem`, an element of `smap`, in the index: in the slot of `smap`'s element if
+    /// there is one (with `replace`, else that element stays), else in the first tombstone or
+    /// empty slot of its probes. An empty slot is only taken if the index stays at most 3/4
+    /// full (tombstones included): linear probes stay short, and every probe meets an empty
+    /// slot.
+    ///
+    /// # Safety
+    ///
+    /// `root` is the writers' (published by us, or not yet); `selem` stays allocated while it
+    /// is in the index (it is on the storage list).
+    unsafe fn place(root: NonNull<Root>, selem: Selem<'_>, smap: &Map, replace: bool) -> Placed {
+        let root = root.as_ptr();
+        // SAFETY: A valid root.
+        let (table, start, mask) = unsafe { probe_start(root, smap) };
+        let mut tombstone = None;
+        let mut empty = None;
+        let mut i = start;
+        for _ in 0..=mask {
+            // SAFETY: `i <= mask`.
+            let s = unsafe { slot(table, i) };
+            let e = s.load(Relaxed);
+            if e.is_null() {
+                empty = Some(i);
+                break;
+            }
+            if e == TOMBSTONE {
+                tombstone.get_or_insert(i);
+                i = (i + 1) & mask;
+                continue;
+            }
+            // SAFETY: Elements in the index are on the storage list, whose lock we hold.
+            let other = unsafe { Selem::from_raw(e) };
+            if other.is_of(smap) {
+                if replace {
+                    // `rcu_assign_pointer()`: readers that load the slot see the initialised
+                    // element.
+                    s.store(selem.as_raw(), Release);
+                }
+                return Placed::Done;
+            }
+            i = (i + 1) & mask;
+        }
+        // SAFETY: Only the writer accesses `live`, `used` and the bits (type invariant of
+        // `Root`).
+        let (live, used, bits) = unsafe {
+            (
+                &mut (*root).live,
+                &mut (*root).used,
+                (*root).slot_bits + (*root).dir_bits,
+            )
+        };
+        let i = match (tombstone, empty) {
+            (Some(i), _) => i,
+            (None, Some(i)) if (*used + 1) * 4 <= 3 << bits => {
+                *used += 1;
+                i
+            }
+            _ => return Placed::Full,
+        };
+        *live += 1;
+        // SAFETY: `i <= mask`. `rcu_assign_pointer()`, as above.
+        unsafe { slot(table, i) }.store(selem.as_raw(), Release);
+        Placed::Done
+    }
+
+    /// Turns the slot of `selem`, an element of `smap`, into a tombstone, if it is in the
+    /// index.
+    ///
+    /// # Safety
+    ///
+    /// `root` is the writers'.
+    unsafe fn take_out(root: NonNull<Root>, selem: Selem<'_>, smap: &Map) {
+        let root = root.as_ptr();
+        // SAFETY: A valid root.
+        let (table, mut i, mask) = unsafe { probe_start(root, smap) };
+        // SAFETY: Only the writer accesses `live` (type invariant of `Root`).
+        let live = unsafe { &mut (*root).live };
+        for _ in 0..=mask {
+            // SAFETY: `i <= mask`.
+            let s = unsafe { slot(table, i) };
+            let e = s.load(Relaxed);
+            if e.is_null() {
+                // Not in the index: an update put the element that replaces it in its slot.
+                break;
+            }
+            if e == selem.as_raw() {
+                s.store(TOMBSTONE, Relaxed);
+                *live -= 1;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Builds an index of the elements of the list, allocated with `alloc`: `None` if there are
+    /// too many of them or the allocation failed.
+    fn build(&self, alloc: &impl Fn(usize) -> *mut c_void) -> Option<NonNull<Root>> {
+        // SAFETY: We hold the lock of the list (type invariant), so its elements stay
+        // allocated and on it while we walk it.
+        let elems = || unsafe { self.list.iter_unguarded() };
+        let root = Root::alloc(bits_for(elems().count())?, alloc)?;
+        for selem in elems() {
+            // An element whose map free cleared `smap` can be left out: it will be found by
+            // nobody, and its removal from the index will find nothing to remove.
+            let Some(smap) = selem.map() else {
+                continue;
+            };
+            // The newest element of a map comes first on the list: keep it.
+            // SAFETY: Our new root; the element is on the list, whose lock we hold.
+            if let Placed::Full = unsafe { Self::place(root, selem, smap, false) } {
+                // Only if the hash put more than a table's worth of maps in one table.
+                // SAFETY: Never published.
+                unsafe { Root::free(root.as_ptr()) };
+                return None;
+            }
+        }
+        Some(root)
+    }
+
+    /// Replaces the published index by `new` (`None`: no index), returning the old one to
+    /// retire. Not in NMI, where the old one could not be retired.
+    fn replace(&self, new: Option<NonNull<Root>>) -> Option<Retired> {
+        let old = self.root().map(|(root, _)| root);
+        // `rcu_assign_pointer()`: readers that load the pointer see the initialised index.
+        self.slot
+            .store(new.map_or(ptr::null_mut(), NonNull::as_ptr), Release);
+        // INVARIANT: Unpublished just above: only readers that found it before can see it.
+        old.map(Retired)
+    }
+
+    /// Disables the published index: readers walk the list until a writer rebuilds or drops it.
+    fn disable(&self) {
+        let raw = self.slot.load(Relaxed);
+        if !raw.is_null() {
+            self.slot.store(raw.map_addr(|a| a | DISABLED), Relaxed);
+        }
+    }
+
+    /// Puts `selem`, just linked to the list as an element of `smap`, in the index, which it
+    /// builds if the list just went past [`BUILD_ABOVE`] elements, and rebuilds if it is too
+    /// full or disabled. `alloc` allocates zeroed memory for a new index.
+    ///
+    /// Returns the old index to retire after the storage lock is released.
+    ///
+    /// # Safety
+    ///
+    /// `selem` was just linked to the list, and stays allocated until a grace period after it
+    /// is unlinked; `smap` is its map.
+    pub(super) unsafe fn linked(
+        &self,
+        selem: Selem<'_>,
+        smap: &Map,
+        alloc: &impl Fn(usize) -> *mut c_void,
+    ) -> Option<Retired> {
+        match self.root() {
+            // SAFETY: The published index is ours to change (type invariant); `selem` is on the
+            // list.
+            Some((root, false)) => match unsafe { Self::place(root, selem, smap, true) } {
+                Placed::Done => None,
+                Placed::Full => self.rebuild(alloc),
+            },
+            Some((_, true)) => self.rebuild(alloc),
+            None => {
+                // Not past the cache yet: no index.
+                // SAFETY: We hold the lock of the list (type invariant).
+                unsafe { self.list.iter_unguarded() }.nth(BUILD_ABOVE)?;
+                self.rebuild(alloc)
+            }
+        }
+    }
+
+    /// Replaces the index by one built from the list, or disables it (or leaves none) if that
+    /// fails. In NMI, where neither `kfree()` nor `call_rcu_tasks_trace()` may be called, only
+    /// disables it.
+    fn rebuild(&self, alloc: &impl Fn(usize) -> *mut c_void) -> Option<Retired> {
+        if in_nmi() {
+            self.disable();
+            return None;
+        }
+        match self.build(alloc) {
+            Some(new) => self.replace(Some(new)),
+            None => {
+                self.disable();
+                None
+            }
+        }
+    }
+
+    /// Takes `selem`, an element of `smap` about to be unlinked from the list, out of the index.
+    pub(super) fn unlinking(&self, selem: Selem<'_>, smap: &Map) {
+        if let Some((root, false)) = self.root() {
+            // SAFETY: The published index is ours to change (type invariant).
+            unsafe { Self::take_out(root, selem, smap) };
+        }
+    }
+
+    /// After unlinks: drops the index if the owner is down to [`DROP_AT`] elements or the index
+    /// is disabled, and rebuilds it smaller, with `alloc`, if it is less than 1/8 full.
+    ///
+    /// Returns the index to retire after the storage lock is released. Not in NMI: the callers
+    /// are deletes (which refuse NMI) and updates that replace an element (system calls).
+    pub(super) fn shrink(&self, alloc: &impl Fn(usize) -> *mut c_void) -> Option<Retired> {
+        let (root, disabled) = self.root()?;
+        if in_nmi() {
+            return None;
+        }
+        let root = root.as_ptr();
+        // SAFETY: A valid root, ours to read (type invariant).
+        let (live, bits) = unsafe { ((*root).live, (*root).slot_bits + (*root).dir_bits) };
+        if disabled || live <= DROP_AT {
+            return self.replace(None);
+        }
+        if bits > MIN_BITS && live << 3 < 1 << bits {
+            return self.rebuild(alloc);
+        }
+        None
+    }
+}
+
+#[cfg(CONFIG_RUST_BPF_KUNIT_TEST)]
+#[kunit_tests(rust_bpf_local_storage_index)]
+mod tests {
+    use super::super::hlist::Locked;
+    use super::*;
+    use crate::{
+        alloc::{
+            allocator::Kmalloc,
+            flags::{
+                GFP_KERNEL,
+                __GFP_ZERO, //
+            },
+            Allocator,
+            KBox,
+            KVec,
+            NumaNode, //
+        },
+        bpf::test_thread::{
+            other_online_cpu,
+            PinnedThread, //
+        },
+        sync::{
+            atomic::Acquire,
+            rcu, //
+        },
+    };
+    use core::alloc::Layout;
+
+    /// A zeroed `T`: the C structures below are valid all zero.
+    fn zeroed<T>() -> Result<KBox<T>> {
+        let b = KBox::<T>::new_uninit(GFP_KERNEL | __GFP_ZERO)?;
+        // SAFETY: All-zero bytes are a valid `hlist_head`, element or map.
+        Ok(unsafe { b.assume_init() })
+    }
+
+    /// Zeroed `kfree()`able memory, as the index allocates it.
+    fn alloc(size: usize) -> *mut c_void {
+        Layout::from_size_align(size, 8)
+            .ok()
+            .and_then(|layout| {
+                Kmalloc::alloc(layout, GFP_KERNEL | __GFP_ZERO, NumaNode::NO_NODE).ok()
+            })
+            .map_or(ptr::null_mut(), |p| p.as_ptr().cast())
+    }
+
+    /// An owner's storage list and index, with made-up maps and elements: nothing but their
+    /// addresses and `sdata.smap` is used. Element `use * nr_maps + m` is the `use`-th element
+    /// of map `m`; each is linked at most once.
+    struct Owner {
+        head: KBox<bindings::hlist_head>,
+        slot: Atomic<*mut Root>,
+        maps: KVec<KBox<bindings::bpf_local_storage_map>>,
+        elems: KVec<KBox<bindings::bpf_local_storage_elem>>,
+    }
+
+    impl Owner {
+        fn new(nr_maps: usize, uses: usize) -> Result<Self> {
+            let mut maps = KVec::<KBox<bindings::bpf_local_storage_map>>::new();
+            for _ in 0..nr_maps {
+                maps.push(zeroed()?, GFP_KERNEL)?;
+            }
+            let mut elems = KVec::new();
+            for e in 0..nr_maps * uses {
+                let mut elem = zeroed::<bindings::bpf_local_storage_elem>()?;
+                elem.sdata.smap = ptr::from_ref(&*maps[e % nr_maps]).cast_mut();
+                elems.push(elem, GFP_KERNEL)?;
+            }
+            Ok(Self {
+                head: zeroed()?,
+                slot: Atomic::new(ptr::null_mut()),
+                maps,
+                elems,
+            })
+        }
+
+        fn map(&self, m: usize) -> &Map {
+            // SAFETY: A zeroed map, allocated as long as `self`; only its address is used.
+            unsafe { Map::from_raw(ptr::from_ref(&*self.maps[m]).cast_mut()) }
+        }
+
+        fn list(&self) -> &Head<Snode> {
+            // SAFETY: An initialised (zeroed) list head, allocated as long as `self`.
+            unsafe { Head::from_raw(ptr::from_ref(&*self.head).cast_mut()) }
+        }
+
+        fn writer(&self) -> Writer<'_> {
+            // SAFETY: The test is the only writer of this storage.
+            unsafe { Writer::new(&self.slot, self.list()) }
+        }
+
+        /// The `use`-th element of map `m`.
+        fn selem(&self, m: usize, r#use: usize) -> Selem<'_> {
+            let e = &*self.elems[r#use * self.maps.len() + m];
+            // SAFETY: Allocated as long as `self`.
+            unsafe { Selem::from_raw(ptr::from_ref(e).cast_mut()) }
+        }
+
+        fn is(&self, found: Option<Selem<'_>>, m: usize, r#use: usize) -> bool {
+            found.map(Selem::as_raw) == Some(self.selem(m, r#use).as_raw())
+        }
+
+        /// Links the `use`-th element of map `m`, as an update or a create does.
+        fn link(&self, m: usize, r#use: usize) {
+            let selem = self.selem(m, r#use);
+            // SAFETY: Only the test changes the list; the element was never linked and stays
+            // allocated.
+            unsafe { Locked::new(self.list()).add(selem) };
+            // SAFETY: Just linked, allocated as long as `self`; `m` is its map.
+            drop(unsafe { self.writer().linked(selem, self.map(m), &alloc) });
+        }
+
+        /// Unlinks the `use`-th element of map `m`, as a delete does.
+        fn unlink(&self, m: usize, r#use: usize) {
+            let selem = self.selem(m, r#use);
+            self.writer().unlinking(selem, self.map(m));
+            // SAFETY: Only the test changes the list; the element is on it or on none.
+            if let Some(on) = unsafe { Locked::new(self.list()).claim(selem) } {
+                on.del();
+            }
+            drop(self.writer().shrink(&alloc));
+        }
+
+        fn find(&self, m: usize) -> Option<Selem<'_>> {
+            // SAFETY: Published indexes are retired after a grace period, and the elements stay
+            // allocated as long as `self`.
+            unsafe { Index::get(&self.slot) }?.find(self.map(m))
+        }
+
+        /// The published root's `live` and total bits, if there is one that is not disabled.
+        fn shape(&self) -> Option<(u32, u32)> {
+            // SAFETY: As in `find()`.
+            let root = unsafe { Index::get(&self.slot) }?.root.as_ptr();
+            // SAFETY: A valid root that only the test changes.
+            Some(unsafe { ((*root).live, (*root).slot_bits + (*root).dir_bits) })
+        }
+    }
+
+    impl Drop for Owner {
+        fn drop(&mut self) {
+            // SAFETY: Nobody uses the index any more.
+            unsafe { free_unreachable(&self.slot) };
+        }
+    }
+
+    #[test]
+    fn built_past_the_cache_and_finds_every_map() -> Result {
+        let o = Owner::new(120, 1)?;
+        for m in 0..BUILD_ABOVE {
+            o.link(m, 0);
+            assert!(o.shape().is_none());
+        }
+        for m in BUILD_ABOVE..100 {
+            o.link(m, 0);
+        }
+        // Built at 17 (64 slots), grown at 49 (128) and 97 (256).
+        assert_eq!(o.shape(), Some((100, 8)));
+        for m in 0..100 {
+            assert!(o.is(o.find(m), m, 0));
+        }
+        for m in 100..120 {
+            assert!(o.find(m).is_none());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn an_update_takes_the_slot_of_the_element_it_replaces() -> Result {
+        let o = Owner::new(40, 2)?;
+        for m in 0..40 {
+            o.link(m, 0);
+        }
+        // An update links the new element, then unlinks the old one.
+        o.link(7, 1);
+        assert!(o.is(o.find(7), 7, 1));
+        o.unlink(7, 0);
+        assert!(o.is(o.find(7), 7, 1));
+        assert_eq!(o.shape().map(|(live, _)| live), Some(40));
+        o.unlink(7, 1);
+        assert!(o.find(7).is_none());
+        assert_eq!(o.shape().map(|(live, _)| live), Some(39));
+        for m in (0..40).filter(|&m| m != 7) {
+            assert!(o.is(o.find(m), m, 0));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn grows_to_many_tables_then_shrinks_and_goes() -> Result {
+        let n = 1000;
+        let o = Owner::new(n, 1)?;
+        for m in 0..n {
+            o.link(m, 0);
+        }
+        // 2,048 slots: four tables of 512.
+        assert_eq!(o.shape(), Some((n as u32, 11)));
+        for m in 0..n {
+            assert!(o.is(o.find(m), m, 0));
+        }
+        for m in 0..n - 20 {
+            o.unlink(m, 0);
+            let Some((live, bits)) = o.shape() else {
+                return Err(EINVAL);
+            };
+            assert_eq!(live as usize, n - m - 1);
+            // At least 1/8 full, but at the smallest size.
+            assert!(bits == MIN_BITS || live << 3 >= 1 << bits);
+            assert!(o.find(m).is_none());
+        }
+        // Shrunk to 512 slots at 255 elements, then to 128 at 63.
+        assert_eq!(o.shape(), Some((20, 7)));
+        for m in n - 20..n {
+            assert!(o.is(o.find(m), m, 0));
+        }
+        for m in n - 20..n - 8 {
+            o.unlink(m, 0);
+        }
+        // Down to `DROP_AT` elements: no index any more.
+        assert!(o.slot.load(Relaxed).is_null());
+        for m in n - 8..n {
+            assert!(o.find(m).is_none());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn tombstones_are_reused_and_compacted() -> Result {
+        let o = Owner::new(60, 8)?;
+        for m in 0..30 {
+            o.link(m, 0);
+        }
+        // Every delete leaves a tombstone, every create takes one or an empty slot; the index
+        // is rebuilt at the same size when tombstones fill it.
+        for round in 0..210 {
+            let (m, r#use) = (30 + round % 30, round / 30);
+            o.link(m, r#use);
+            o.unlink(m, r#use);
+        }
+        assert_eq!(o.shape(), Some((30, MIN_BITS)));
+        for m in 0..30 {
+            assert!(o.is(o.find(m), m, 0));
+        }
+        for m in 30..60 {
+            assert!(o.find(m).is_none());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_disabled_index_sends_readers_to_the_list_until_rebuilt() -> Result {
+        let o = Owner::new(40, 1)?;
+        for m in 0..30 {
+            o.link(m, 0);
+        }
+        o.writer().disable();
+        assert!(o.shape().is_none());
+        assert!(!o.slot.load(Relaxed).is_null());
+        o.link(30, 0);
+        assert_eq!(o.shape(), Some((31, MIN_BITS)));
+        for m in 0..31 {
+            assert!(o.is(o.find(m), m, 0));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn elements_whose_map_free_cleared_smap_are_not_found() -> Result {
+        let o = Owner::new(20, 1)?;
+        for m in 0..20 {
+            o.link(m, 0);
+        }
+        let selem = o.selem(3, 0);
+        selem.clear_smap();
+        assert!(o.find(3).is_none());
+        // Map free takes it out by its map and address.
+        o.writer().unlinking(selem, o.map(3));
+        assert_eq!(o.shape().map(|(live, _)| live), Some(19));
+        Ok(())
+    }
+
+    /// An [`Owner`] shared with a reader thread.
+    struct Shared<'a>(&'a Owner);
+
+    // SAFETY: The reader only loads the index, its slots and the elements' `smap`s, all with
+    // atomic loads, and the test keeps the owner alive until the reader is done.
+    unsafe impl Send for Shared<'_> {}
+
+    /// What the reader found.
+    struct Reads {
+        stop: Atomic<i32>,
+        passes: Atomic<i64>,
+        wrong: Atomic<i64>,
+    }
+
+    const STABLE: usize = BUILD_ABOVE + 2;
+    const CHURNED: usize = 200;
+    const ROUNDS: usize = 8;
+
+    impl Shared<'_> {
+        /// Looks every map up until told to stop, and once more: the stable ones must be found,
+        /// the others may be missing, and whatever is found must be of the map looked up.
+        fn read(&self, reads: &Reads) {
+            let o = self.0;
+            loop {
+                let stop = reads.stop.load(Acquire) != 0;
+                let _rcu = rcu::read_lock();
+                for m in 0..STABLE + CHURNED {
+                    let ok = match o.find(m) {
+                        Some(selem) => selem.is_of(o.map(m)),
+                        None => m >= STABLE,
+                    };
+                    if !ok {
+                        reads.wrong.fetch_add(1, Relaxed);
+                    }
+                }
+                reads.passes.fetch_add(1, Relaxed);
+                if stop {
+                    break;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_reader_racing_links_unlinks_and_rebuilds_finds_only_the_right_elements() -> Result {
+        let Some(other) = other_online_cpu() else {
+            pr_info!("one CPU online: no reader to race with\n");
+            return Ok(());
+        };
+        let o = Owner::new(STABLE + CHURNED, ROUNDS)?;
+        for m in 0..STABLE {
+            o.link(m, 0);
+        }
+        let reads = Reads {
+            stop: Atomic::new(0),
+            passes: Atomic::new(0),
+            wrong: Atomic::new(0),
+        };
+        {
+            let shared = Shared(&o);
+            let reads = &reads;
+            let _reader = PinnedThread::spawn(other, move || shared.read(reads))?;
+            // Grow from 19 elements to 219 and back, element by element, eight times: the
+            // index is rebuilt (and the old one retired) on the way up and on the way down.
+            for r#use in 0..ROUNDS {
+                for m in STABLE..STABLE + CHURNED {
+                    o.link(m, r#use);
+                }
+                for m in STABLE..STABLE + CHURNED {
+                    o.unlink(m, r#use);
+                }
+            }
+            reads.stop.store(1, Release);
+            // The reader is joined here.
+        }
+        pr_info!(
+            "reader: {} passes over {} maps\n",
+            reads.passes.load(Relaxed),
+            STABLE + CHURNED
+        );
+        assert!(reads.passes.load(Relaxed) > 0);
+        assert_eq!(reads.wrong.load(Relaxed), 0);
+        Ok(())
+    }
+}
