@@ -223,11 +223,12 @@ unsafe extern "C" fn rust_bpf_selem_link_storage_nolock(
     // the charge wrong.
     let smap = selem.map();
     warn_on_once!(smap.is_none());
+    let elem_size = smap.map_or(0, Map::elem_size);
+    // A socket clone links this way, to a storage nobody else can reach yet: it builds no
+    // index; the owner's first update past the cache will.
     // SAFETY: By the safety requirements.
-    let retired = unsafe { storage.link_nolock(selem, smap, smap.map_or(0, Map::elem_size)) };
-    // Only a socket clone links without the lock, to a storage nobody else can reach yet; an
-    // index that its links replaced is freed after a grace period all the same.
-    drop(retired);
+    let no_index = unsafe { storage.link_nolock(selem, smap, elem_size, false) };
+    drop(no_index);
 }
 
 /// `bpf_selem_unlink()`: returns 0 or a negative errno.

@@ -20,10 +20,11 @@
 //!   release store; the old one is retired and freed after an RCU Tasks Trace grace period
 //!   ([`Retired`]), once the lock is released.
 //!
-//! Owners with at most [`BUILD_ABOVE`] elements have no index and pay nothing for it: the
-//! index is built when the link of an element takes the list past that, and dropped when
-//! deletes bring it down to [`DROP_AT`], so that an owner that hovers around the limit does
-//! not build and free an index on every change.
+//! Owners with at most [`BUILD_ABOVE`] elements have no index and pay nothing for it: their
+//! lookups take the inline C path, cache and list walk, as without the index. The index is
+//! built when an update links an element to a list that its walk counted at [`BUILD_ABOVE`]
+//! elements, and dropped when deletes bring the owner down to [`DROP_AT`], so that an owner
+//! that hovers around the limit does not build and free an index on every change.
 //!
 //! The index only speeds lookups up: lookups and writers walk the list when a storage has
 //! none. So whatever cannot be done in the context of a change is given up rather than
@@ -515,8 +516,9 @@ impl<'g> Writer<'g> {
     }
 
     /// Puts `selem`, just linked to the list as an element of `smap`, in the index, which it
-    /// builds if the list just went past [`BUILD_ABOVE`] elements, and rebuilds if it is too
-    /// full or disabled. `alloc` allocates zeroed memory for a new index.
+    /// builds if there is none and `past_cache` (the list had [`BUILD_ABOVE`] elements or more
+    /// before the link, as the caller's walk of it counted), and rebuilds if it is too full or
+    /// disabled. `alloc` allocates zeroed memory for a new index.
     ///
     /// Returns the old index to retire after the storage lock is released.
     ///
@@ -528,6 +530,7 @@ impl<'g> Writer<'g> {
         &self,
         selem: Selem<'_>,
         smap: &Map,
+        past_cache: bool,
         alloc: &impl Fn(usize) -> *mut c_void,
     ) -> Option<Retired> {
         match self.root() {
@@ -538,12 +541,8 @@ impl<'g> Writer<'g> {
                 Placed::Full => self.rebuild(alloc),
             },
             Some((_, true)) => self.rebuild(alloc),
-            None => {
-                // Not past the cache yet: no index.
-                // SAFETY: We hold the lock of the list (type invariant).
-                unsafe { self.list.iter_unguarded() }.nth(BUILD_ABOVE)?;
-                self.rebuild(alloc)
-            }
+            None if past_cache => self.rebuild(alloc),
+            None => None,
         }
     }
 
@@ -699,11 +698,15 @@ mod tests {
         /// Links the `use`-th element of map `m`, as an update or a create does.
         fn link(&self, m: usize, r#use: usize) {
             let selem = self.selem(m, r#use);
+            // SAFETY: Only the test changes the list.
+            let past_cache = unsafe { self.list().iter_unguarded() }
+                .nth(BUILD_ABOVE - 1)
+                .is_some();
             // SAFETY: Only the test changes the list; the element was never linked and stays
             // allocated.
             unsafe { Locked::new(self.list()).add(selem) };
             // SAFETY: Just linked, allocated as long as `self`; `m` is its map.
-            drop(unsafe { self.writer().linked(selem, self.map(m), &alloc) });
+            drop(unsafe { self.writer().linked(selem, self.map(m), past_cache, &alloc) });
         }
 
         /// Unlinks the `use`-th element of map `m`, as a delete does.

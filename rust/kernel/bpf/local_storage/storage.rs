@@ -138,17 +138,21 @@ impl Storage {
     /// just matches no element.
     #[inline]
     pub(super) fn lookup(&self, smap: &Map) -> Option<Selem<'_>> {
+        self.cached(smap).or_else(|| self.lookup_uncached(smap))
+    }
+
+    /// The element of `smap` if it is in the map's cache slot.
+    #[inline]
+    fn cached(&self, smap: &Map) -> Option<Selem<'_>> {
         let sdata = self.cache_slot(smap.cache_idx()).load(Relaxed);
-        if !sdata.is_null() {
-            // SAFETY: A cache slot holds an element of the storage, or one unlinked since the
-            // reasons that keep the storage allocated began (it is cleared under the lock
-            // before the element is freed), which they keep allocated.
-            let selem = unsafe { Selem::from_sdata(sdata) };
-            if selem.is_of(smap) {
-                return Some(selem);
-            }
+        if sdata.is_null() {
+            return None;
         }
-        self.lookup_uncached(smap)
+        // SAFETY: A cache slot holds an element of the storage, or one unlinked since the
+        // reasons that keep the storage allocated began (it is cleared under the lock before the
+        // element is freed), which they keep allocated.
+        let selem = unsafe { Selem::from_sdata(sdata) };
+        selem.is_of(smap).then_some(selem)
     }
 
     /// The element of `smap` through the index if the storage has one, else through its list.
@@ -311,8 +315,9 @@ impl Storage {
     /// map): `bpf_selem_link_storage_nolock()`. `smap`, its map, is `None` if the caller found
     /// it NULL; the element is then left out of the index, as lookups would not find it.
     ///
-    /// Returns an index to retire once the lock is released, if linking the element rebuilt
-    /// the index.
+    /// With `past_cache` (the list had at least as many elements as there are cache slots), the
+    /// link builds an index if the storage has none. Returns an index to retire once the lock
+    /// is released, if linking the element rebuilt the index.
     ///
     /// # Safety
     ///
@@ -324,6 +329,7 @@ impl Storage {
         selem: Selem<'_>,
         smap: Option<&Map>,
         elem_size: u32,
+        past_cache: bool,
     ) -> Option<Retired> {
         // SAFETY: Lock held or storage private, by the safety requirements: nobody accesses
         // `mem_charge` concurrently.
@@ -341,7 +347,7 @@ impl Storage {
         let index = unsafe { self.index_writer() }?;
         // SAFETY: `selem` was just linked and stays allocated as long as the list holds it, and
         // `smap` is its map.
-        unsafe { index.linked(selem, smap, &|size| smap.alloc_zeroed(size)) }
+        unsafe { index.linked(selem, smap, past_cache, &|size| smap.alloc_zeroed(size)) }
     }
 
     /// The RCU callback of [`Storage::free`], of either kind: frees the storage and its index.
@@ -551,14 +557,18 @@ impl StorageGuard<'_> {
     /// Link it to its bucket first ([`BucketGuard::link`]): bucket walkers must not meet an
     /// element of a storage without it.
     #[inline]
-    pub(super) fn link<'a>(&self, new: NewSelem<'a>) -> (Selem<'a>, Option<Retired>) {
+    pub(super) fn link<'a>(
+        &self,
+        new: NewSelem<'a>,
+        past_cache: bool,
+    ) -> (Selem<'a>, Option<Retired>) {
         let smap = new.owner().map();
         let selem = new.into_owned_by_lists();
         // SAFETY: We hold the lock (type invariant); a new element is on no storage list, its map
         // `smap` is alive (its owner's), and the list owns it from now on.
         let retired = unsafe {
             self.storage
-                .link_nolock(selem, Some(smap), smap.elem_size())
+                .link_nolock(selem, Some(smap), smap.elem_size(), past_cache)
         };
         (selem, retired)
     }
@@ -682,12 +692,28 @@ impl StorageGuard<'_> {
             .store(selem.selem().sdata(), Release);
     }
 
-    /// `bpf_local_storage_lookup(local_storage, smap, false)` with the lock held: the element of
-    /// `smap` on the storage list, which stays there while the guard is borrowed.
+    /// `bpf_local_storage_lookup(local_storage, smap, false)` with the lock held, for an
+    /// update: the element of `smap` on the storage list, which stays there while the guard is
+    /// borrowed, and whether a new element would take a storage without an index past the
+    /// cache, which the walk of the list counts when it finds no element.
     #[inline]
-    pub(super) fn lookup(&self, smap: &Map) -> Option<Selem<'_>> {
-        // The lock we hold satisfies the lookup's lockdep check.
-        self.storage.lookup(smap)
+    pub(super) fn lookup_for_update(&self, smap: &Map) -> (Option<Selem<'_>>, bool) {
+        let storage = self.storage;
+        if let Some(selem) = storage.cached(smap) {
+            return (Some(selem), false);
+        }
+        if let Some(index) = storage.index() {
+            return (index.find(smap), false);
+        }
+        let mut walked = 0;
+        // SAFETY: We hold the lock (type invariant).
+        for selem in unsafe { storage.list().iter_unguarded() } {
+            if selem.is_of(smap) {
+                return (Some(selem), false);
+            }
+            walked += 1;
+        }
+        (None, walked >= index::BUILD_ABOVE)
     }
 }
 
@@ -741,7 +767,7 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
 
     // SAFETY: The storage is not published yet; `first` is on no list (`NewSelem` invariant),
     // of the live `smap`.
-    let no_index = unsafe { storage.link_nolock(selem, Some(smap), smap.elem_size()) };
+    let no_index = unsafe { storage.link_nolock(selem, Some(smap), smap.elem_size(), false) };
     // A storage's first element builds no index, so there is none to retire.
     drop(no_index);
 

@@ -127,7 +127,7 @@ pub(super) fn update(
             return Err(EAGAIN);
         }
 
-        let old = guard.lookup(smap);
+        let (old, past_cache) = guard.lookup_for_update(smap);
         check_flags(old.is_some(), map_flags)?;
 
         if let (Some(old), Some(locked)) = (old, locked) {
@@ -144,7 +144,7 @@ pub(super) fn update(
         // SAFETY: A new element is on no list, of the live `smap`, and its storage hashes to
         // this bucket; it is linked to its storage just below, before anything can fail.
         unsafe { bucket.link(selem.selem()) };
-        let (linked, retired) = guard.link(selem);
+        let (linked, retired) = guard.link(selem, past_cache);
 
         // Then remove the old one. It cannot be the last element: `linked` was just linked.
         let old = old.and_then(|old| {
