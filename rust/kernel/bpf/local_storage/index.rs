@@ -20,8 +20,8 @@
 //!   release store; the old one is retired and freed after an RCU Tasks Trace grace period
 //!   ([`Retired`]), once the lock is released.
 //!
-//! Owners with at most [`BUILD_ABOVE`] elements have no index and pay nothing for it: their
-//! lookups take the inline C path, cache and list walk, as without the index. The index is
+//! Owners with at most [`BUILD_ABOVE`] elements have no index and pay nothing for it in
+//! memory: their lookups walk the list on a cache miss, as without the index. The index is
 //! built when an update links an element to a list that its walk counted at [`BUILD_ABOVE`]
 //! elements, and dropped when deletes bring the owner down to [`DROP_AT`], so that an owner
 //! that hovers around the limit does not build and free an index on every change.
