@@ -223,11 +223,10 @@ unsafe extern "C" fn rust_bpf_selem_link_storage_nolock(
     // the charge wrong.
     let smap = selem.map();
     warn_on_once!(smap.is_none());
-    let elem_size = smap.map_or(0, Map::elem_size);
     // A socket clone links this way, to a storage nobody else can reach yet: it builds no
     // index; the owner's first update past the cache will.
     // SAFETY: By the safety requirements.
-    let no_index = unsafe { storage.link_nolock(selem, smap, elem_size, false) };
+    let no_index = unsafe { storage.link_nolock(selem, smap, false) };
     drop(no_index);
 }
 

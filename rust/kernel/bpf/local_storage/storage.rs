@@ -311,9 +311,10 @@ impl Storage {
         self.owner_refcnt().dec();
     }
 
-    /// Adds `selem` to the storage list and the index, and counts its `elem_size` (that of its
-    /// map): `bpf_selem_link_storage_nolock()`. `smap`, its map, is `None` if the caller found
-    /// it NULL; the element is then left out of the index, as lookups would not find it.
+    /// Adds `selem` to the storage list and the index, and counts the `elem_size` of `smap`, its
+    /// map: `bpf_selem_link_storage_nolock()`. `smap` is `None` if the caller found it NULL;
+    /// the element is then charged nothing and left out of the index, as lookups would not
+    /// find it.
     ///
     /// With `past_cache` (the list had at least as many elements as there are cache slots), the
     /// link builds an index if the storage has none. Returns an index to retire once the lock
@@ -328,9 +329,9 @@ impl Storage {
         &self,
         selem: Selem<'_>,
         smap: Option<&Map>,
-        elem_size: u32,
         past_cache: bool,
     ) -> Option<Retired> {
+        let elem_size = smap.map_or(0, Map::elem_size);
         // SAFETY: Lock held or storage private, by the safety requirements: nobody accesses
         // `mem_charge` concurrently.
         unsafe {
@@ -566,10 +567,7 @@ impl StorageGuard<'_> {
         let selem = new.into_owned_by_lists();
         // SAFETY: We hold the lock (type invariant); a new element is on no storage list, its map
         // `smap` is alive (its owner's), and the list owns it from now on.
-        let retired = unsafe {
-            self.storage
-                .link_nolock(selem, Some(smap), smap.elem_size(), past_cache)
-        };
+        let retired = unsafe { self.storage.link_nolock(selem, Some(smap), past_cache) };
         (selem, retired)
     }
 
@@ -767,7 +765,7 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
 
     // SAFETY: The storage is not published yet; `first` is on no list (`NewSelem` invariant),
     // of the live `smap`.
-    let no_index = unsafe { storage.link_nolock(selem, Some(smap), smap.elem_size(), false) };
+    let no_index = unsafe { storage.link_nolock(selem, Some(smap), false) };
     // A storage's first element builds no index, so there is none to retire.
     drop(no_index);
 
