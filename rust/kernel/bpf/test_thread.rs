@@ -19,13 +19,22 @@ use core::cell::UnsafeCell;
 
 /// Returns an online CPU other than the current one, if there is one.
 pub(crate) fn other_online_cpu() -> Option<CpuId> {
-    let this = CpuId::current().as_u32();
+    two_online_cpus().map(|[_, other]| other)
+}
+
+/// Returns the current CPU and another online one, if there is one, for two [`PinnedThread`]s.
+///
+/// The caller may migrate at any time, so the pair comes from one read of the current CPU: two
+/// reads (one here, one in the caller) could name the same CPU twice.
+pub(crate) fn two_online_cpus() -> Option<[CpuId; 2]> {
+    let this = CpuId::current();
     // SAFETY: `__cpu_online_mask` is a static `struct cpumask`, valid forever.
     let online = unsafe { Cpumask::from_raw(&raw const bindings::__cpu_online_mask) };
     (0..crate::cpu::nr_cpu_ids())
-        .filter(|&cpu| cpu != this)
+        .filter(|&cpu| cpu != this.as_u32())
         .filter_map(CpuId::from_u32)
         .find(|&cpu| online.test(cpu))
+        .map(|other| [this, other])
 }
 
 /// What a [`PinnedThread`] shares with its kernel thread.

@@ -8,14 +8,14 @@
 //! test-and-set fallback (1 s timeout) instead of the queue (250 ms as the pending waiter). The
 //! tests log the path and derive their expectations from it.
 //!
-//! The contended cases need two online CPUs: they run the other side in a kernel thread bound
-//! to the CPU the test is not running on.
+//! The contended cases need two online CPUs: they run each side in a kernel thread bound to its
+//! own CPU (the KUnit thread may migrate, so it takes no side).
 
 use super::contended_path_is_tas;
 use crate::{
     bindings,
     bpf::test_thread::{
-        other_online_cpu,
+        two_online_cpus,
         PinnedThread, //
     },
     cpu::CpuId,
@@ -205,20 +205,53 @@ impl Abba {
     }
 }
 
-/// A lock that a thread on another CPU takes when told to, and holds until told to let go.
+/// One round of the owner test: a holder thread takes `lock` when told to and keeps it until
+/// told to let go, while a waiter thread on another CPU tries to take it, three ways.
+///
+/// Both sides are threads bound to their CPUs. The KUnit thread itself may migrate at any time,
+/// so a CPU chosen as "the other one" from it can become its own: a holder bound there could
+/// then not run while the waiter spins with preemption off, and every round would miss.
 #[pin_data]
-struct Holder {
+struct OwnerRound {
     #[pin]
     lock: TestLock,
+    /// Held by the waiter for the whole round, to keep preemption off (see [`Self::wait`]).
+    #[pin]
+    stay: TestLock,
+    /// Taken with `lock_irqsave()` by the waiter, to try `lock` with interrupts already off.
+    #[pin]
+    outer: TestLock,
     irqsave: bool,
     go: Atomic<i32>,
     held: Atomic<i32>,
     release: Atomic<i32>,
+    /// The errnos of the waiter's attempts: plain, irqsave, irqsave with interrupts off.
+    errno: [Atomic<i32>; 3],
+    /// Whether each attempt left the CPU state as it found it.
+    same_state: [Atomic<i32>; 3],
+    /// How long the plain attempt took.
+    took_ns: Atomic<i64>,
 }
 
-impl Holder {
+impl OwnerRound {
+    fn new(irqsave: bool) -> impl PinInit<Self> {
+        pin_init!(Self {
+            lock <- TestLock::new(),
+            stay <- TestLock::new(),
+            outer <- TestLock::new(),
+            irqsave,
+            go: Atomic::new(0),
+            held: Atomic::new(0),
+            release: Atomic::new(0),
+            errno: [Atomic::new(1), Atomic::new(1), Atomic::new(1)],
+            same_state: [Atomic::new(0), Atomic::new(0), Atomic::new(0)],
+            took_ns: Atomic::new(0),
+        })
+    }
+
+    /// The holder's side.
     fn hold(&self) {
-        fn wait(h: &Holder) {
+        fn keep(h: &OwnerRound) {
             h.held.store(1, Release);
             spin_until(Delta::from_secs(30), || h.release.load(Acquire) != 0);
         }
@@ -227,105 +260,110 @@ impl Holder {
             fsleep(Delta::from_micros(100));
         }
         let ok = if self.irqsave {
-            self.lock.lock_irqsave().map(|_held| wait(self))
+            self.lock.lock_irqsave().map(|_held| keep(self))
         } else {
-            self.lock.lock().map(|_held| wait(self))
+            self.lock.lock().map(|_held| keep(self))
         };
         if ok.is_err() {
             self.held.store(-1, Release);
         }
+    }
+
+    /// The waiter's side.
+    fn wait(&self) {
+        // Keep preemption off from before the holder takes the lock until it lets go: nothing
+        // on this CPU (a stop_machine() for one) may then wait for the other CPU, which cannot
+        // schedule while it holds the lock. The other way round, a stop_machine() that the
+        // other CPU entered first waits for this one, so the wait for the holder is bounded
+        // and the round then given up (seen at boot, when the clocksource changes).
+        let Ok(stay) = self.stay.lock() else {
+            // Nothing else holds `stay`: cannot happen, and leaves `held` at 0, a missed round.
+            self.release.store(1, Release);
+            return;
+        };
+        self.go.store(1, Release);
+        spin_until(Delta::from_secs(2), || self.held.load(Acquire) != 0);
+        if self.held.load(Acquire) == 1 {
+            let lock = &self.lock;
+            let before = CpuState::now();
+            let (ret, took) = timed(|| lock.lock().map(drop));
+            self.record(0, &ret, CpuState::now() == before);
+            self.took_ns.store(took.as_nanos(), Relaxed);
+            let ret = lock.lock_irqsave().map(drop);
+            self.record(1, &ret, CpuState::now() == before);
+            // With interrupts already disabled by the caller, they stay disabled.
+            if let Ok(_outer) = self.outer.lock_irqsave() {
+                let before = CpuState::now();
+                let ret = lock.lock_irqsave().map(drop);
+                self.record(2, &ret, before.irqs_disabled && CpuState::now() == before);
+            }
+        }
+        // Also tells a holder that has not got its lock yet to let go at once when it does.
+        self.release.store(1, Release);
+        drop(stay);
+    }
+
+    fn record(&self, i: usize, ret: &Result, same_state: bool) {
+        self.errno[i].store(errno(ret), Relaxed);
+        self.same_state[i].store(i32::from(same_state), Relaxed);
     }
 }
 
 /// What the waiter saw in one run of the owner test.
 struct OwnerRun {
     held: i32,
-    plain: (Result, Delta, bool),
-    irqsave: (Result, bool),
-    irqs_off_irqsave: (Result, bool),
+    /// The errno and CPU state check of the plain attempt, and how long it took.
+    plain: (i32, Delta, bool),
+    irqsave: (i32, bool),
+    irqs_off_irqsave: (i32, bool),
 }
 
 impl OwnerRun {
-    /// Tries to take the lock of a [`Holder`] on another CPU, three ways.
+    /// Has a thread on `cpus[0]` try to take the lock of a holder on `cpus[1]`, three ways.
     ///
     /// A round in which the holder did not get its lock in time (its CPU was busy elsewhere)
     /// proves nothing: run another, as the ABBA test does, for up to 30 s. On a loaded host a
     /// TCG vCPU can be starved for several seconds; four rounds of 2 s were seen to miss.
-    fn run(other: CpuId, irqsave: bool) -> Result<Self> {
+    fn run(cpus: [CpuId; 2], irqsave: bool) -> Result<Self> {
         let start = Instant::<Monotonic>::now();
         loop {
-            let run = Self::round(other, irqsave)?;
+            let run = Self::round(cpus, irqsave)?;
             if run.held != 0 || start.elapsed() > Delta::from_secs(30) {
                 return Ok(run);
             }
             pr_info!("rqspinlock: the owner did not get its lock in 2 s, another round\n");
-            // Whatever kept the other CPU busy may be waiting for this one, which spent the
+            // Whatever kept the other CPU busy may be waiting for the waiter's, which spent the
             // round with preemption off: let it run before the next round (seen at boot, when
             // every round of 30 s missed).
             fsleep(Delta::from_millis(500));
         }
     }
 
-    fn round(other: CpuId, irqsave: bool) -> Result<Self> {
-        let holder = Arc::pin_init(
-            pin_init!(Holder {
-                lock <- TestLock::new(),
-                irqsave,
-                go: Atomic::new(0),
-                held: Atomic::new(0),
-                release: Atomic::new(0),
-            }),
-            GFP_KERNEL,
-        )?;
-        let stay = KBox::pin_init(TestLock::new(), GFP_KERNEL)?;
-        let outer = KBox::pin_init(TestLock::new(), GFP_KERNEL)?;
-        let h = holder.clone();
-        let thread = PinnedThread::spawn(other, move || h.hold())?;
-
-        // Keep preemption off from before the holder takes the lock until it lets go: nothing
-        // on this CPU (a stop_machine() for one) may then wait for the other CPU, which cannot
-        // schedule while it holds the lock. The other way round, a stop_machine() that the
-        // other CPU entered first waits for this one, so the wait for the holder is bounded
-        // and the round then given up (seen at boot, when the clocksource changes).
-        let stay = stay.lock()?;
-        holder.go.store(1, Release);
-        spin_until(Delta::from_secs(2), || holder.held.load(Acquire) != 0);
-        let held = holder.held.load(Acquire);
-        let run = if held == 1 {
-            let lock = &holder.lock;
-            let before = CpuState::now();
-            let (ret, took) = timed(|| lock.lock().map(drop));
-            let plain = (ret, took, CpuState::now() == before);
-            let ret = lock.lock_irqsave().map(drop);
-            let irqsave = (ret, CpuState::now() == before);
-            // With interrupts already disabled by the caller, they stay disabled.
-            let irqs_off_irqsave = outer.lock_irqsave().map(|_outer| {
-                let before = CpuState::now();
-                let ret = lock.lock_irqsave().map(drop);
-                (ret, before.irqs_disabled && CpuState::now() == before)
-            })?;
-            Self {
-                held,
-                plain,
-                irqsave,
-                irqs_off_irqsave,
-            }
-        } else {
-            let none = (Err(EINVAL), false);
-            Self {
-                held,
-                plain: (Err(EINVAL), Delta::ZERO, false),
-                irqsave: none,
-                irqs_off_irqsave: none,
-            }
-        };
-        // Also tells a holder that has not got its lock yet to let go at once when it does.
-        holder.release.store(1, Release);
-        drop(stay);
-        drop(thread);
+    fn round(cpus: [CpuId; 2], irqsave: bool) -> Result<Self> {
+        let round = Arc::pin_init(OwnerRound::new(irqsave), GFP_KERNEL)?;
+        let (h, w) = (round.clone(), round.clone());
+        let holder = PinnedThread::spawn(cpus[1], move || h.hold())?;
+        let waiter = PinnedThread::spawn(cpus[0], move || w.wait());
+        if waiter.is_err() {
+            // Let the holder go, whether or not it got its lock.
+            round.release.store(1, Release);
+            round.go.store(1, Release);
+        }
+        let waiter = waiter?;
+        drop((waiter, holder));
         // The lock is usable again.
-        drop(holder.lock.lock()?);
-        Ok(run)
+        drop(round.lock.lock()?);
+        let state = |i: usize| round.same_state[i].load(Relaxed) == 1;
+        Ok(Self {
+            held: round.held.load(Acquire),
+            plain: (
+                round.errno[0].load(Relaxed),
+                Delta::from_nanos(round.took_ns.load(Relaxed)),
+                state(0),
+            ),
+            irqsave: (round.errno[1].load(Relaxed), state(1)),
+            irqs_off_irqsave: (round.errno[2].load(Relaxed), state(2)),
+        })
     }
 }
 
@@ -418,11 +456,10 @@ mod cases {
 
     #[test]
     fn abba_on_two_cpus_is_edeadlk() -> Result {
-        let Some(other) = other_online_cpu() else {
+        let Some(cpus) = two_online_cpus() else {
             pr_err!("rqspinlock: the ABBA test needs two online CPUs\n");
             return Err(ENODEV);
         };
-        let cpus = [CpuId::current(), other];
         // A round in which the sides did not overlap (one was kept off its CPU) proves
         // nothing: run another, for up to 30 s of rounds, as the owner test does. On a loaded
         // host a TCG vCPU can be starved for several seconds, longer than a few rounds of 2 s.
@@ -459,31 +496,32 @@ mod cases {
 
     #[test]
     fn owner_that_never_releases_times_out() -> Result {
-        let Some(other) = other_online_cpu() else {
+        let Some(cpus) = two_online_cpus() else {
             pr_err!("rqspinlock: the owner test needs two online CPUs\n");
             return Err(ENODEV);
         };
+        let timedout = ETIMEDOUT.to_errno();
         for irqsave in [false, true] {
-            let run = OwnerRun::run(other, irqsave)?;
+            let run = OwnerRun::run(cpus, irqsave)?;
             let (ret, took, same_state) = run.plain;
             pr_info!(
                 "rqspinlock: owner on CPU {} (irqsave {}), held {}: {} after {} ms, {}, {}\n",
-                other.as_u32(),
+                cpus[1].as_u32(),
                 irqsave,
                 run.held,
-                errno(&ret),
+                ret,
                 took.as_millis(),
-                errno(&run.irqsave.0),
-                errno(&run.irqs_off_irqsave.0)
+                run.irqsave.0,
+                run.irqs_off_irqsave.0
             );
             assert_eq!(run.held, 1);
-            assert_eq!(ret, Err(ETIMEDOUT));
+            assert_eq!(ret, timedout);
             assert!(same_state);
             // As in `more_locks_than_the_table_holds`: not before the deadline.
             assert!(took >= owner_timeout() - Delta::from_millis(10));
-            assert_eq!(run.irqsave.0, Err(ETIMEDOUT));
+            assert_eq!(run.irqsave.0, timedout);
             assert!(run.irqsave.1);
-            assert_eq!(run.irqs_off_irqsave.0, Err(ETIMEDOUT));
+            assert_eq!(run.irqs_off_irqsave.0, timedout);
             assert!(run.irqs_off_irqsave.1);
         }
         Ok(())
