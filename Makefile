@@ -19,7 +19,7 @@ CHECK_TORTURE_SECS ?= 10
 S := $(CURDIR)/scripts
 
 .PHONY: check-arm64 all setup tree base-tree kernel baseline selftests demo check check-debug lint \
-	kunit test vm bench torture variants parity try-gate clean
+	kunit test vm bench profile torture variants parity try-gate clean
 
 all: demo
 
@@ -109,6 +109,13 @@ bench: selftests baseline
 		$(S)/bench.sh $(TREE) $(BASE) $(OUT)/bench/rqspinlock-tas
 	@BENCH_LIST=$(CURDIR)/config/bench-rqspinlock VM_CPU=max,-hypervisor \
 		$(S)/bench.sh $(TREE) $(BASE) $(OUT)/bench/rqspinlock-queued
+
+# Where one bench row's instructions go, per kernel symbol (QEMU plugin,
+# exact counts): make profile P='local-storage-create-delete --nr_maps 16'
+# [PROFILE_TREE=base]; the bench binary is always ours.
+profile: selftests
+	@BENCH_TREE=$(TREE) $(S)/profile.sh $(or $(PROFILE_TREE),$(TREE)) \
+		$(OUT)/profile/$(or $(PROFILE_TREE),$(TREE)) $(P)
 
 # The whole of test_progs (upstream's DENYLIST) on the baseline and on our
 # kernel; fails on anything that passes on the baseline and not on ours.

@@ -19,7 +19,8 @@
 # root, an exchange directory, an exit code, and a timeout.
 #
 # Environment: ARCH (x86_64|arm64), VM_ACCEL (kvm|tcg; probed when unset),
-# VM_CPU (QEMU -cpu model), VM_CPUS (2), VM_MEM (4G), VM_ROOT_RW (1: the
+# VM_CPU (QEMU -cpu model), VM_CPUS (2), VM_MEM (4G), VM_PLUGIN (a QEMU TCG
+# plugin and its arguments, see profile.sh), VM_ROOT_RW (1: the
 # guest root is writable), VM_ICOUNT (TCG only: QEMU -icount options; the
 # guest clock then counts executed instructions, not host time; "auto" is
 # shift=0,sleep=off under TCG and nothing under KVM).
@@ -82,7 +83,7 @@ qemu_cmd() { # accel cpu
 		-device virtio-9p-pci,fsdev=build,mount_tag=build \
 		-fsdev "local,id=rfl,path=$outdir,security_model=none,multidevs=remap" \
 		-device virtio-9p-pci,fsdev=rfl,mount_tag=rfl \
-		${icount:+-icount "$icount"}
+		${icount:+-icount "$icount"} ${VM_PLUGIN:+-plugin "$VM_PLUGIN"}
 }
 icount=
 cmdline="console=$console root=/dev/root rootfstype=9p $rootmode"
