@@ -95,14 +95,20 @@ impl<L: Link> Head<L> {
         unsafe { &*ptr.cast() }
     }
 
+    /// `hlist_first_rcu(head)`: the slot that points to the first node.
+    #[inline]
+    fn first_slot(&self) -> &Atomic<*mut bindings::hlist_node> {
+        // SAFETY: `first` is a pointer member of the valid head, only written with marked
+        // stores (`rcu_assign_pointer()`, `WRITE_ONCE()`) by the C list primitives.
+        unsafe { Atomic::from_ptr(&raw mut (*self.0.get()).first) }
+    }
+
     /// `rcu_dereference(hlist_first_rcu(head))`.
     #[inline]
     fn first(&self) -> *mut bindings::hlist_node {
-        // SAFETY: `first` is a pointer member of the valid head, only written with marked
-        // stores (`rcu_assign_pointer()`, `WRITE_ONCE()`) by the C list primitives.
         // `READ_ONCE()` is all that `rcu_dereference()` is outside Alpha, whose `READ_ONCE()`
         // includes the barrier.
-        unsafe { Atomic::from_ptr(&raw mut (*self.0.get()).first) }.load(Relaxed)
+        self.first_slot().load(Relaxed)
     }
 
     /// `hlist_empty()`, read with `READ_ONCE()`: exact under the list's lock, a hint otherwise.
@@ -119,10 +125,10 @@ impl<L: Link> Head<L> {
     /// grace period), exactly as with the C macro.
     #[inline]
     pub(super) fn iter<'g>(&'g self, _rcu: &'g rcu::Guard) -> Iter<'g, L> {
-        // INVARIANT: Before the first element; the caller holds `rcu` for `'g`.
+        // INVARIANT: The head's slot; the caller holds `rcu` for `'g`.
         Iter {
-            head: self,
-            at: None,
+            next: self.first_slot(),
+            _list: PhantomData,
         }
     }
 
@@ -136,24 +142,28 @@ impl<L: Link> Head<L> {
     /// holds the list's lock.
     #[inline]
     pub(super) unsafe fn iter_unguarded<'g>(&'g self) -> Iter<'g, L> {
-        // INVARIANT: Before the first element; RCU or the lock by the safety requirements.
+        // INVARIANT: The head's slot; RCU or the lock by the safety requirements.
         Iter {
-            head: self,
-            at: None,
+            next: self.first_slot(),
+            _list: PhantomData,
         }
     }
 }
 
 /// The walk of [`Head::iter`] and [`Head::iter_unguarded`].
 ///
+/// It holds the slot that points to the next node, the head's `first` and then the `next` of
+/// the last node yielded, and reads it when the next element is asked for: one load and one
+/// test per element, as `hlist_for_each_entry_rcu()`.
+///
 /// # Invariants
 ///
 /// For `'g`, the current CPU is in an RCU read-side critical section, or holds the list's lock.
-/// `at` is `None` before the first element, else the last node yielded, which the critical
-/// section or the lock keeps allocated.
+/// `next` is the `first` of the list's head or the `next` of a node of the list's, which the
+/// critical section or the lock keeps allocated.
 pub(super) struct Iter<'g, L: Link> {
-    head: &'g Head<L>,
-    at: Option<NonNull<bindings::hlist_node>>,
+    next: &'g Atomic<*mut bindings::hlist_node>,
+    _list: PhantomData<&'g Head<L>>,
 }
 
 impl<'g, L: Link> Iterator for Iter<'g, L> {
@@ -161,15 +171,12 @@ impl<'g, L: Link> Iterator for Iter<'g, L> {
 
     #[inline]
     fn next(&mut self) -> Option<Selem<'g>> {
-        let node = match self.at {
-            None => self.head.first(),
-            // SAFETY: The node is allocated for `'g` (type invariant); `next` is only written
-            // with marked stores while RCU walkers can reach the node, and a removed node keeps
-            // it.
-            Some(at) => unsafe { Atomic::from_ptr(&raw mut (*at.as_ptr()).next) }.load(Relaxed),
-        };
-        let node = NonNull::new(node)?;
-        self.at = Some(node);
+        // The slot is only written with marked stores while RCU walkers can reach it, and a
+        // removed node keeps its `next`.
+        let node = NonNull::new(self.next.load(Relaxed))?;
+        // INVARIANT: The `next` of a node of the list, allocated for `'g` as the node is (below).
+        // SAFETY: As below, the node is allocated for `'g`; `next` is a pointer member of it.
+        self.next = unsafe { Atomic::from_ptr(&raw mut (*node.as_ptr()).next) };
         // SAFETY: Nodes of a `Head<L>` are `L` nodes of elements (type invariant of `Head`), so
         // the element starts `L::OFFSET` bytes before the node, in the same allocation (`Link`'s
         // safety requirement); the RCU read section or the lock of `'g` keeps it allocated

@@ -526,6 +526,7 @@ impl<'g> Writer<'g> {
     ///
     /// `selem` was just linked to the list, and stays allocated until a grace period after it
     /// is unlinked; `smap` is its map.
+    #[inline(always)]
     pub(super) unsafe fn linked(
         &self,
         selem: Selem<'_>,
@@ -564,6 +565,7 @@ impl<'g> Writer<'g> {
     }
 
     /// Takes `selem`, an element of `smap` about to be unlinked from the list, out of the index.
+    #[inline(always)]
     pub(super) fn unlinking(&self, selem: Selem<'_>, smap: &Map) {
         if let Some((root, false)) = self.root() {
             // SAFETY: The published index is ours to change (type invariant).
@@ -576,6 +578,7 @@ impl<'g> Writer<'g> {
     ///
     /// Returns the index to retire after the storage lock is released. Not in NMI: the callers
     /// are deletes (which refuse NMI) and updates that replace an element (system calls).
+    #[inline(always)]
     pub(super) fn shrink(&self, alloc: &impl Fn(usize) -> *mut c_void) -> Option<Retired> {
         let (root, disabled) = self.root()?;
         if in_nmi() {

@@ -258,7 +258,7 @@ impl Bucket {
     /// Fails with `EDEADLK` or `ETIMEDOUT`. Never call it with the lock of a storage whose
     /// elements may be in this bucket about to be taken: `S` nests outside `B`. With a storage
     /// lock held, use [`StorageGuard::lock_bucket`](super::storage::StorageGuard::lock_bucket).
-    #[inline]
+    #[inline(always)]
     pub(super) fn lock_irqsave(&self) -> Result<BucketGuard<'_>> {
         let guard = self.lock().lock()?;
         // INVARIANT: `guard` holds the bucket's lock.

@@ -325,6 +325,7 @@ impl Storage {
     /// - The caller holds the storage lock, or the storage is not visible to anybody else yet.
     /// - `selem` is on no storage list, its map is alive, and it stays allocated until unlinked
     ///   and a grace period has elapsed.
+    #[inline(always)]
     pub(super) unsafe fn link_nolock(
         &self,
         selem: Selem<'_>,
@@ -485,6 +486,7 @@ pub(super) struct Unlinked {
 }
 
 impl Drop for Unlinked {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant the element is unlinked and ours. We are not in NMI:
         // the delete path returns `EOPNOTSUPP` there before unlinking, and an update only
@@ -510,7 +512,7 @@ impl StorageGuard<'_> {
     ///
     /// The bucket guard borrows `self`, so it is released first, as the per-CPU table of held
     /// rqspinlocks requires.
-    #[inline]
+    #[inline(always)]
     pub(super) fn lock_bucket<'g>(&'g self, bucket: &'g Bucket) -> Result<BucketGuard<'g>> {
         bucket.lock_irqsave()
     }
@@ -557,7 +559,7 @@ impl StorageGuard<'_> {
     ///
     /// Link it to its bucket first ([`BucketGuard::link`]): bucket walkers must not meet an
     /// element of a storage without it.
-    #[inline]
+    #[inline(always)]
     pub(super) fn link<'a>(
         &self,
         new: NewSelem<'a>,
@@ -586,6 +588,7 @@ impl StorageGuard<'_> {
     /// # Safety
     ///
     /// `smap` is the map of `selem`. Without `pin_owner`, the owner is alive.
+    #[inline(always)]
     pub(super) unsafe fn unlink_misc(
         &self,
         selem: &OnList<'_, '_, Snode>,
@@ -652,6 +655,7 @@ impl StorageGuard<'_> {
     /// `selem` is on this storage's list, is unlinked from its map (or is being, under the
     /// bucket lock held inside this one), `smap` is its map, and the owner is alive. Nobody else
     /// frees the element.
+    #[inline(always)]
     pub(super) unsafe fn unlink(
         &self,
         selem: OnList<'_, '_, Snode>,
@@ -662,8 +666,10 @@ impl StorageGuard<'_> {
         unsafe { self.unlink_misc(&selem, smap, free_storage, false) };
         let selem = selem.del();
         // SAFETY: We hold the lock (type invariant).
-        let index = unsafe { self.storage.index_writer() }
-            .and_then(|index| index.shrink(&|size| smap.alloc_zeroed(size)));
+        let index = match unsafe { self.storage.index_writer() } {
+            Some(index) => index.shrink(&|size| smap.alloc_zeroed(size)),
+            None => None,
+        };
         // INVARIANT: Unlinked from both sides now; the caller leaves the free to us.
         let unlinked = Unlinked {
             selem: selem.as_raw(),
@@ -694,7 +700,7 @@ impl StorageGuard<'_> {
     /// update: the element of `smap` on the storage list, which stays there while the guard is
     /// borrowed, and whether a new element would take a storage without an index past the
     /// cache, which the walk of the list counts when it finds no element.
-    #[inline]
+    #[inline(always)]
     pub(super) fn lookup_for_update(&self, smap: &Map) -> (Option<Selem<'_>>, bool) {
         let storage = self.storage;
         if let Some(selem) = storage.cached(smap) {

@@ -147,19 +147,24 @@ pub(super) fn update(
         let (linked, retired) = guard.link(selem, past_cache);
 
         // Then remove the old one. It cannot be the last element: `linked` was just linked.
-        let old = old.and_then(|old| {
-            // SAFETY: `old`'s storage is ours, which hashes to this bucket.
-            if let Some(on_map) = unsafe { bucket.claim(old) } {
-                on_map.del();
+        // (A `match`, not `Option::and_then()`: the closure made that an out-of-line call on
+        // every update, most of which replace nothing.)
+        let old = match old {
+            None => None,
+            Some(old) => {
+                // SAFETY: `old`'s storage is ours, which hashes to this bucket.
+                if let Some(on_map) = unsafe { bucket.claim(old) } {
+                    on_map.del();
+                }
+                // SAFETY: Found on our list under our lock, so on it.
+                unsafe { guard.claim(old) }.map(|on_storage| {
+                    // SAFETY: Just unlinked from its map `smap`; the owner is alive. Nobody
+                    // else frees it: it is off both lists.
+                    let (unlinked, _last) = unsafe { guard.unlink(on_storage, smap) };
+                    unlinked
+                })
             }
-            // SAFETY: Found on our list under our lock, so on it.
-            unsafe { guard.claim(old) }.map(|on_storage| {
-                // SAFETY: Just unlinked from its map `smap`; the owner is alive. Nobody else
-                // frees it: it is off both lists.
-                let (unlinked, _last) = unsafe { guard.unlink(on_storage, smap) };
-                unlinked
-            })
-        });
+        };
 
         (linked.sdata(), old, retired)
         // The bucket lock, then the storage lock, are released here, before the frees.

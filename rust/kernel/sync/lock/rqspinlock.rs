@@ -130,7 +130,9 @@ unsafe impl BackendCore for RqSpinLockBackend {
 // SAFETY: See the `BackendCore` implementation; a failed `raw_res_spin_lock()` leaves the lock
 // untouched and restores the preemption count.
 unsafe impl FallibleBackend for RqSpinLockBackend {
-    #[inline]
+    // Always inlined, as C's `raw_res_spin_lock()` is (a macro): the fast path is a few
+    // instructions, and an out-of-line call and its `Result` cost more than it.
+    #[inline(always)]
     unsafe fn lock(ptr: *mut Self::State) -> Result<Self::GuardState> {
         // SAFETY: The safety requirements ensure that `ptr` points to an initialised lock.
         to_result(unsafe { bindings::raw_res_spin_lock(ptr) })
@@ -142,7 +144,7 @@ impl<T: ?Sized> RqSpinLock<T> {
     ///
     /// Fails with [`EDEADLK`] on a detected deadlock and [`ETIMEDOUT`] when the lock could not be
     /// taken in time.
-    #[inline]
+    #[inline(always)]
     pub fn lock(&self) -> Result<RqSpinLockGuard<'_, T>> {
         self.lock_fallible()
     }
@@ -213,7 +215,7 @@ unsafe impl BackendCore for RqSpinLockIrqSaveBackend {
 // SAFETY: See the `BackendCore` implementation; a failed `raw_res_spin_lock_irqsave()` leaves the
 // lock untouched and restores the interrupt state and the preemption count.
 unsafe impl FallibleBackend for RqSpinLockIrqSaveBackend {
-    #[inline]
+    #[inline(always)]
     unsafe fn lock(ptr: *mut Self::State) -> Result<Self::GuardState> {
         let mut flags = 0;
         // SAFETY: The safety requirements ensure that `ptr` points to an initialised lock, and
@@ -229,7 +231,7 @@ impl<T: ?Sized> RqSpinLockIrqSave<T> {
     ///
     /// Fails with [`EDEADLK`] on a detected deadlock and [`ETIMEDOUT`] when the lock could not be
     /// taken in time; the interrupt state is restored on failure.
-    #[inline]
+    #[inline(always)]
     pub fn lock(&self) -> Result<RqSpinLockIrqSaveGuard<'_, T>> {
         self.lock_fallible()
     }
