@@ -179,15 +179,24 @@ impl Storage {
     /// unless the storage has an index and the map's slot holds another map's element: maps
     /// that share a slot then stop evicting each other, and the lookup takes no lock.
     pub(super) fn lookup_slow(&self, smap: &Map, cacheit_lockit: bool) -> Option<Selem<'_>> {
-        let (selem, indexed) = match self.index() {
-            Some(index) => (index.find(smap)?, true),
-            None => (self.walk(smap)?, false),
-        };
-        let slot_free = || self.cache_slot(smap.cache_idx()).load(Relaxed).is_null();
-        if cacheit_lockit && (!indexed || slot_free()) {
-            self.cache(selem, smap);
+        // Two arms that each decide on caching: one test less on the indexed path than a
+        // shared tail that asks again whether the storage has an index.
+        match self.index() {
+            Some(index) => {
+                let selem = index.find(smap)?;
+                if cacheit_lockit && self.cache_slot(smap.cache_idx()).load(Relaxed).is_null() {
+                    self.cache(selem, smap);
+                }
+                Some(selem)
+            }
+            None => {
+                let selem = self.walk(smap)?;
+                if cacheit_lockit {
+                    self.cache(selem, smap);
+                }
+                Some(selem)
+            }
         }
-        Some(selem)
     }
 
     /// Caches `selem`, an element of `smap` found on the storage's list without the lock, in
