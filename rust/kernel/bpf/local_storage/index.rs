@@ -225,8 +225,8 @@ fn in_nmi() -> bool {
 /// `root` is a valid root (its bits, mask, shift and `tables` are initialised).
 #[inline]
 unsafe fn probe_start(root: *const Root, smap: &Map) -> (*mut Slot, u32, u32) {
-    // SAFETY: By the safety requirements these fields are initialised and do not change.
     let (shift, slot_bits, mask) =
+        // SAFETY: By the safety requirements these fields are initialised and do not change.
         unsafe { ((*root).hash_shift, (*root).slot_bits, (*root).slot_mask) };
     // `64 - (64 - shift)` folds: the hash is one multiplication and one shift.
     let h = hash_64(smap.as_raw().addr() as u64, 64 - u32::from(shift));
@@ -449,9 +449,9 @@ impl<'g> Writer<'g> {
             }
             i = (i + 1) & mask;
         }
-        // SAFETY: Only the writer accesses `live`, `used` and the bits (type invariant of
-        // `Root`).
         let (live, used, bits) =
+            // SAFETY: Only the writer accesses `live`, `used` and the bits (type invariant of
+            // `Root`).
             unsafe { (&mut (*root).live, &mut (*root).used, Root::bits(root)) };
         let i = match (tombstone, empty) {
             (Some(i), _) => i,
