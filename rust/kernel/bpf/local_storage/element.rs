@@ -39,6 +39,7 @@ use crate::{
         Atomic,
         Relaxed, //
     },
+    task::in_nmi,
 };
 use core::{
     marker::PhantomData,
@@ -478,8 +479,7 @@ impl Drop for NewSelem<'_> {
 /// `selem` was found by a lookup of a live map in a live owner's storage, in an RCU read-side
 /// critical section that the caller is still in.
 pub(super) unsafe fn unlink(selem: Selem<'_>) -> Result {
-    // SAFETY: `in_nmi()` only reads the preemption count.
-    if unsafe { bindings::in_nmi() } {
+    if in_nmi() {
         return Err(EOPNOTSUPP);
     }
 

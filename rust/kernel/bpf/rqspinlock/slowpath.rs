@@ -98,6 +98,7 @@ use crate::{
             Write, //
         },
     },
+    task::in_nmi,
 };
 
 /// Gives up the acquisition with `err`, popping its held-locks entry (the C labels `out:` and
@@ -212,14 +213,6 @@ fn resilient_virt_spin_lock(lock: LockWord<'_>) -> c_int {
     // SAFETY: The requirements of `resilient_tas_spin_lock()` are those of the slow path, which
     // our caller guarantees.
     unsafe { bindings::resilient_virt_spin_lock(lock.as_ptr()) }
-}
-
-/// `in_nmi()`.
-#[cfg(CONFIG_QUEUED_SPINLOCKS)]
-#[inline(always)]
-fn in_nmi() -> bool {
-    // SAFETY: Only reads the preempt count.
-    unsafe { bindings::in_nmi() }
 }
 
 /// The lock is ours: releases the MCS node (`__this_cpu_dec(rqnodes[0].mcs.count)`; the C label
