@@ -62,6 +62,7 @@ use crate::{
         Relaxed,
         Release, //
     },
+    task::in_nmi,
 };
 use core::{
     marker::PhantomData,
@@ -105,17 +106,16 @@ type Slot = Atomic<*mut bindings::bpf_local_storage_elem>;
 /// `tables[..1 << dir_bits]` point to zeroed-then-filled arrays of `1 << slot_bits` slots, all
 /// allocated by `kmalloc_nolock()` (as is the root), the rest are NULL;
 /// `MIN_BITS <= slot_bits + dir_bits <= MAX_BITS`, `slot_bits <= TABLE_MAX_BITS`,
-/// `slot_mask == (1 << slot_bits) - 1` and `hash_shift == 64 - slot_bits - dir_bits`. Readers
-/// read only the bits, the mask, the shift and `tables`, which do not change once the root is
-/// published, and the slots; writers, under the storage lock, also `live` and `used`.
+/// `slot_mask == (1 << slot_bits) - 1` and `hash_shift == 64 - slot_bits - dir_bits`. None of
+/// these change once the root is published. Only the writer reads or writes `live` and `used`.
 #[repr(C)]
 pub(super) struct Root {
     /// For the free after a grace period ([`Retired`]).
     rcu: bindings::callback_head,
     /// Elements in the index: slots that hold one.
-    live: u32,
+    live: Atomic<u32>,
     /// Slots that are not empty: elements and tombstones.
-    used: u32,
+    used: Atomic<u32>,
     /// The slots of a table, less one: a slot number's mask.
     slot_mask: u32,
     /// log2 of the slots of a table.
@@ -145,50 +145,40 @@ fn bits_for(n: usize) -> Option<u32> {
 }
 
 impl Root {
-    /// Allocates an empty index of `1 << bits` slots with `alloc` (zeroed memory of the given
-    /// size, from `kmalloc_nolock()`).
-    fn alloc(bits: u32, alloc: &impl Fn(usize) -> *mut c_void) -> Option<NonNull<Root>> {
-        let slot_bits = bits.min(TABLE_MAX_BITS);
-        let dir_bits = bits - slot_bits;
-        let root = NonNull::new(alloc(size_of::<Root>()).cast::<Root>())?;
-        let p = root.as_ptr();
-        // SAFETY: `p` is a new zeroed allocation of a `Root`, only known to us. The tables are
-        // stored as they are allocated, so that `free()` frees those allocated on failure.
-        unsafe {
-            // CAST: At most `MAX_BITS` (12), and the shift at most 64 - `MIN_BITS`.
-            (*p).slot_bits = slot_bits as u8;
-            (*p).dir_bits = dir_bits as u8;
-            (*p).hash_shift = (64 - bits) as u8;
-            (*p).slot_mask = (1 << slot_bits) - 1;
-            for t in 0..1usize << dir_bits {
-                let table = alloc(size_of::<Slot>() << slot_bits).cast::<Slot>();
-                if table.is_null() {
-                    Self::free(p);
-                    return None;
-                }
-                (*p).tables[t] = table;
-            }
-        }
-        Some(root)
+    /// log2 of the number of slots.
+    #[inline]
+    fn bits(&self) -> u32 {
+        u32::from(self.slot_bits) + u32::from(self.dir_bits)
     }
 
-    /// log2 of the number of slots.
-    ///
-    /// # Safety
-    ///
-    /// `root` is a valid root.
+    /// The probe of `smap`'s element: the table and the first slot that the map's hash picks.
     #[inline]
-    unsafe fn bits(root: *const Root) -> u32 {
-        // SAFETY: By the safety requirements; the bits do not change.
-        unsafe { u32::from((*root).slot_bits) + u32::from((*root).dir_bits) }
+    fn probe(&self, smap: &Map) -> Probe<'_> {
+        // `64 - (64 - shift)` folds: the hash is one multiplication and one shift.
+        let h = hash_64(smap.as_raw().addr() as u64, 64 - u32::from(self.hash_shift));
+        // `h >> slot_bits` is below `1 << dir_bits`, within `tables` (type invariant); the
+        // mask, a no-op, spares the bounds check.
+        let t = (h >> self.slot_bits) as usize & (MAX_TABLES - 1);
+        // Slot numbers are `usize`s: no zero extension for each slot's address.
+        let mask = self.slot_mask as usize;
+        let start = h as usize & mask;
+        // INVARIANT: Table `t` has `slot_mask + 1` slots, allocated as long as the root (type
+        // invariant); `start` is masked.
+        Probe {
+            slots: self.tables[t],
+            mask,
+            start,
+            i: start,
+            _p: PhantomData,
+        }
     }
 
     /// Frees a root and its tables.
     ///
     /// # Safety
     ///
-    /// `root` came from [`Root::alloc`] (its tables may be missing: NULL) and nobody uses it
-    /// any more.
+    /// `root` came from [`NewRoot::alloc`] (its tables may be missing: NULL) and nobody uses
+    /// it any more.
     unsafe fn free(root: *mut Root) {
         // SAFETY: By the safety requirements; `kfree(NULL)` does nothing.
         unsafe {
@@ -211,57 +201,105 @@ impl Root {
     }
 }
 
-/// `in_nmi()`.
-#[inline]
-fn in_nmi() -> bool {
-    // SAFETY: `in_nmi()` only reads the preemption count.
-    unsafe { bindings::in_nmi() }
+/// A linear probe of one table of a root: its slots in turn, from the one a map's hash picks,
+/// wrapping around at the end of the table.
+///
+/// # Invariants
+///
+/// `slots` points to `mask + 1` slots, allocated for `'r` and only accessed atomically;
+/// `start <= mask` and `i <= mask`.
+struct Probe<'r> {
+    slots: *mut Slot,
+    mask: usize,
+    start: usize,
+    i: usize,
+    _p: PhantomData<&'r [Slot]>,
 }
 
-/// The first slot of `smap`'s probes: its table and its index in it.
-///
-/// # Safety
-///
-/// `root` is a valid root (its bits, mask, shift and `tables` are initialised).
-#[inline]
-unsafe fn probe_start(root: *const Root, smap: &Map) -> (*mut Slot, u32, u32) {
-    let (shift, slot_bits, mask) =
-        // SAFETY: By the safety requirements these fields are initialised and do not change.
-        unsafe { ((*root).hash_shift, (*root).slot_bits, (*root).slot_mask) };
-    // `64 - (64 - shift)` folds: the hash is one multiplication and one shift.
-    let h = hash_64(smap.as_raw().addr() as u64, 64 - u32::from(shift));
-    // `h >> slot_bits` is below `1 << dir_bits`, within `tables` (type invariant of `Root`);
-    // the mask, a no-op, spares the bounds check.
-    let t = (h >> slot_bits) as usize & (MAX_TABLES - 1);
-    // SAFETY: As above.
-    let table = unsafe { (*root).tables[t] };
-    (table, h & mask, mask)
+impl<'r> Probe<'r> {
+    /// The current slot.
+    #[inline]
+    fn slot(&self) -> &'r Slot {
+        // SAFETY: `i <= mask`: within the table (type invariant).
+        unsafe { &*self.slots.add(self.i) }
+    }
+
+    /// Moves to the next slot: `false` once the probe is back at its first one.
+    #[inline]
+    fn advance(&mut self) -> bool {
+        // INVARIANT: Masked.
+        self.i = (self.i + 1) & self.mask;
+        self.i != self.start
+    }
 }
 
-/// The slot `i` of `table`.
+/// A root being built: allocated, not published yet, and freed if it is dropped so.
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `table` is a table of a valid root and `i` is below its number of slots.
-#[inline]
-unsafe fn slot<'a>(table: *mut Slot, i: u32) -> &'a Slot {
-    // SAFETY: By the safety requirements the slot is within the table, which is only accessed
-    // atomically.
-    unsafe { &*table.add(i as usize) }
+/// `0` is a root that only `self` can reach.
+struct NewRoot(NonNull<Root>);
+
+impl NewRoot {
+    /// Allocates an empty index of `1 << bits` slots with `alloc` (zeroed memory of the given
+    /// size, from `kmalloc_nolock()`).
+    fn alloc(bits: u32, alloc: &impl Fn(usize) -> *mut c_void) -> Option<Self> {
+        let slot_bits = bits.min(TABLE_MAX_BITS);
+        let dir_bits = bits - slot_bits;
+        // INVARIANT: A new allocation, only known to us; what `Root` requires of its fields is
+        // set up below before the root is used, or it is freed.
+        let mut new = Self(NonNull::new(alloc(size_of::<Root>()).cast::<Root>())?);
+        // SAFETY: Zeroed memory is a valid `Root` (atomics at zero, NULL pointers), which is
+        // ours until `new` is published.
+        let root = unsafe { new.0.as_mut() };
+        // CAST: At most `MAX_BITS` (12), and the shift at most 64 - `MIN_BITS`.
+        root.slot_bits = slot_bits as u8;
+        root.dir_bits = dir_bits as u8;
+        root.hash_shift = (64 - bits) as u8;
+        root.slot_mask = (1 << slot_bits) - 1;
+        // Stored as they are allocated: on failure, dropping `new` frees those allocated.
+        for table in root.tables.iter_mut().take(1 << dir_bits) {
+            *table = alloc(size_of::<Slot>() << slot_bits).cast::<Slot>();
+            if table.is_null() {
+                return None;
+            }
+        }
+        Some(new)
+    }
+
+    /// The root.
+    #[inline]
+    fn root(&self) -> &Root {
+        // SAFETY: Ours and initialised (type invariant).
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Gives up ownership, for a release store that publishes the root.
+    fn into_raw(self) -> *mut Root {
+        let root = self.0.as_ptr();
+        core::mem::forget(self);
+        root
+    }
+}
+
+impl Drop for NewRoot {
+    fn drop(&mut self) {
+        // SAFETY: Never published (type invariant): nobody else can use it.
+        unsafe { Root::free(self.0.as_ptr()) };
+    }
 }
 
 /// A published index, read in an RCU read section.
 ///
 /// # Invariants
 ///
-/// `root` is a valid root, published in the storage's `index` and allocated for `'a`: the
-/// holder is in an RCU read section (regular or Tasks Trace) that began while the index was
-/// reachable, or holds the storage lock. The elements in its slots are allocated for `'a` too:
-/// they are elements of the storage, or were unlinked from it during the read section.
+/// `root` is published in the storage's `index` and allocated for `'a`: the holder is in an
+/// RCU read section (regular or Tasks Trace) that began while the index was reachable, or
+/// holds the storage lock. The elements in its slots are allocated for `'a` too: they are
+/// elements of the storage, or were unlinked from it during the read section.
 #[derive(Clone, Copy)]
 pub(super) struct Index<'a> {
-    root: NonNull<Root>,
-    _p: PhantomData<&'a Root>,
+    root: &'a Root,
 }
 
 impl<'a> Index<'a> {
@@ -280,11 +318,10 @@ impl<'a> Index<'a> {
         if root.addr() & DISABLED != 0 {
             return None;
         }
-        // INVARIANT: A published root, by the safety requirements.
-        Some(Self {
-            root: NonNull::new(root)?,
-            _p: PhantomData,
-        })
+        // SAFETY: A published root, allocated for `'a` by the safety requirements.
+        let root = unsafe { root.as_ref() }?;
+        // INVARIANT: As above.
+        Some(Self { root })
     }
 
     /// The element of `smap`, if there is one.
@@ -293,13 +330,9 @@ impl<'a> Index<'a> {
     /// of the list; an element whose map free cleared `smap` is not found.
     #[inline]
     pub(super) fn find(self, smap: &Map) -> Option<Selem<'a>> {
-        let root = self.root.as_ptr();
-        // SAFETY: A valid root (type invariant).
-        let (table, start, mask) = unsafe { probe_start(root, smap) };
-        let mut i = start;
+        let mut probe = self.root.probe(smap);
         loop {
-            // SAFETY: `i <= mask`.
-            let e = unsafe { slot(table, i) }.load(Relaxed);
+            let e = probe.slot().load(Relaxed);
             if e.is_null() {
                 return None;
             }
@@ -311,9 +344,9 @@ impl<'a> Index<'a> {
                     return Some(selem);
                 }
             }
-            i = (i + 1) & mask;
-            // A writer keeps an empty slot in every table; this only guards against a bug.
-            if i == start {
+            // A writer keeps an empty slot in every table; the wrap-around only guards against a
+            // bug.
+            if !probe.advance() {
                 return None;
             }
         }
@@ -401,10 +434,14 @@ impl<'g> Writer<'g> {
 
     /// The published root, disabled or not.
     #[inline]
-    fn root(&self) -> Option<(NonNull<Root>, bool)> {
+    fn root(&self) -> Option<(&'g Root, bool)> {
         let raw = self.slot.load(Relaxed);
         let disabled = raw.addr() & DISABLED != 0;
-        NonNull::new(raw.map_addr(|a| a & !DISABLED)).map(|root| (root, disabled))
+        let root = raw.map_addr(|a| a & !DISABLED);
+        // SAFETY: Only we replace the published root (type invariant), and we retire the old
+        // one to be freed after a grace period that begins once the lock is released, after
+        // `'g`.
+        Some((unsafe { root.as_ref() }?, disabled))
     }
 
     /// Puts `selem`, an element of `smap`, in the index: in the slot of `smap`'s element if
@@ -417,92 +454,79 @@ impl<'g> Writer<'g> {
     ///
     /// `root` is the writers' (published by us, or not yet); `selem` stays allocated while it
     /// is in the index (it is on the storage list).
-    unsafe fn place(root: NonNull<Root>, selem: Selem<'_>, smap: &Map, replace: bool) -> Placed {
-        let root = root.as_ptr();
-        // SAFETY: A valid root.
-        let (table, start, mask) = unsafe { probe_start(root, smap) };
+    unsafe fn place(root: &Root, selem: Selem<'_>, smap: &Map, replace: bool) -> Placed {
+        let mut probe = root.probe(smap);
         let mut tombstone = None;
         let mut empty = None;
-        let mut i = start;
-        for _ in 0..=mask {
-            // SAFETY: `i <= mask`.
-            let s = unsafe { slot(table, i) };
+        loop {
+            let s = probe.slot();
             let e = s.load(Relaxed);
             if e.is_null() {
-                empty = Some(i);
+                empty = Some(s);
                 break;
             }
             if e == TOMBSTONE {
-                tombstone.get_or_insert(i);
-                i = (i + 1) & mask;
-                continue;
-            }
-            // SAFETY: Elements in the index are on the storage list, whose lock we hold.
-            let other = unsafe { Selem::from_raw(e) };
-            if other.is_of(smap) {
-                if replace {
-                    // `rcu_assign_pointer()`: readers that load the slot see the initialised
-                    // element.
-                    s.store(selem.as_raw(), Release);
+                tombstone.get_or_insert(s);
+            } else {
+                // SAFETY: Elements in the index are on the storage list, whose lock we hold.
+                let other = unsafe { Selem::from_raw(e) };
+                if other.is_of(smap) {
+                    if replace {
+                        // `rcu_assign_pointer()`: readers that load the slot see the
+                        // initialised element.
+                        s.store(selem.as_raw(), Release);
+                    }
+                    return Placed::Done;
                 }
-                return Placed::Done;
             }
-            i = (i + 1) & mask;
+            if !probe.advance() {
+                break;
+            }
         }
-        let (live, used, bits) =
-            // SAFETY: Only the writer accesses `live`, `used` and the bits (type invariant of
-            // `Root`).
-            unsafe { (&mut (*root).live, &mut (*root).used, Root::bits(root)) };
-        let i = match (tombstone, empty) {
-            (Some(i), _) => i,
-            (None, Some(i)) if (*used + 1) * 4 <= 3 << bits => {
-                *used += 1;
-                i
+        let used = root.used.load(Relaxed);
+        let s = match (tombstone, empty) {
+            (Some(s), _) => s,
+            (None, Some(s)) if (used + 1) * 4 <= 3 << root.bits() => {
+                root.used.store(used + 1, Relaxed);
+                s
             }
             _ => return Placed::Full,
         };
-        *live += 1;
-        // SAFETY: `i <= mask`. `rcu_assign_pointer()`, as above.
-        unsafe { slot(table, i) }.store(selem.as_raw(), Release);
+        root.live.store(root.live.load(Relaxed) + 1, Relaxed);
+        // `rcu_assign_pointer()`, as above.
+        s.store(selem.as_raw(), Release);
         Placed::Done
     }
 
     /// Turns the slot of `selem`, an element of `smap`, into a tombstone, if it is in the
-    /// index.
-    ///
-    /// # Safety
-    ///
-    /// `root` is the writers'.
-    unsafe fn take_out(root: NonNull<Root>, selem: Selem<'_>, smap: &Map) {
-        let root = root.as_ptr();
-        // SAFETY: A valid root.
-        let (table, mut i, mask) = unsafe { probe_start(root, smap) };
-        // SAFETY: Only the writer accesses `live` (type invariant of `Root`).
-        let live = unsafe { &mut (*root).live };
-        for _ in 0..=mask {
-            // SAFETY: `i <= mask`.
-            let s = unsafe { slot(table, i) };
+    /// index `root`, the writers'.
+    fn take_out(root: &Root, selem: Selem<'_>, smap: &Map) {
+        let mut probe = root.probe(smap);
+        loop {
+            let s = probe.slot();
             let e = s.load(Relaxed);
             if e.is_null() {
                 // Not in the index: an update put the element that replaces it in its slot.
-                break;
+                return;
             }
             if e == selem.as_raw() {
                 s.store(TOMBSTONE, Relaxed);
-                *live -= 1;
+                root.live.store(root.live.load(Relaxed) - 1, Relaxed);
                 return;
             }
-            i = (i + 1) & mask;
+            if !probe.advance() {
+                return;
+            }
         }
     }
 
     /// Builds an index of the elements of the list, allocated with `alloc`: `None` if there are
     /// too many of them or the allocation failed.
-    fn build(&self, alloc: &impl Fn(usize) -> *mut c_void) -> Option<NonNull<Root>> {
+    fn build(&self, alloc: &impl Fn(usize) -> *mut c_void) -> Option<NewRoot> {
         // SAFETY: We hold the lock of the list (type invariant), so its elements stay
         // allocated and on it while we walk it.
         let elems = || unsafe { self.list.iter_unguarded() };
-        let root = Root::alloc(bits_for(elems().count())?, alloc)?;
+        let new = NewRoot::alloc(bits_for(elems().count())?, alloc)?;
         for selem in elems() {
             // An element whose map free cleared `smap` can be left out: it will be found by
             // nobody, and its removal from the index will find nothing to remove.
@@ -511,23 +535,21 @@ impl<'g> Writer<'g> {
             };
             // The newest element of a map comes first on the list: keep it.
             // SAFETY: Our new root; the element is on the list, whose lock we hold.
-            if let Placed::Full = unsafe { Self::place(root, selem, smap, false) } {
+            if let Placed::Full = unsafe { Self::place(new.root(), selem, smap, false) } {
                 // Only if the hash put more than a table's worth of maps in one table.
-                // SAFETY: Never published.
-                unsafe { Root::free(root.as_ptr()) };
                 return None;
             }
         }
-        Some(root)
+        Some(new)
     }
 
     /// Replaces the published index by `new` (`None`: no index), returning the old one to
     /// retire. Not in NMI, where the old one could not be retired.
-    fn replace(&self, new: Option<NonNull<Root>>) -> Option<Retired> {
-        let old = self.root().map(|(root, _)| root);
+    fn replace(&self, new: Option<NewRoot>) -> Option<Retired> {
+        let old = NonNull::new(self.slot.load(Relaxed).map_addr(|a| a & !DISABLED));
         // `rcu_assign_pointer()`: readers that load the pointer see the initialised index.
         self.slot
-            .store(new.map_or(ptr::null_mut(), NonNull::as_ptr), Release);
+            .store(new.map_or(ptr::null_mut(), NewRoot::into_raw), Release);
         // INVARIANT: Unpublished just above: only readers that found it before can see it.
         old.map(Retired)
     }
@@ -593,8 +615,7 @@ impl<'g> Writer<'g> {
     #[inline(always)]
     pub(super) fn unlinking(&self, selem: Selem<'_>, smap: &Map) {
         if let Some((root, false)) = self.root() {
-            // SAFETY: The published index is ours to change (type invariant).
-            unsafe { Self::take_out(root, selem, smap) };
+            Self::take_out(root, selem, smap);
         }
     }
 
@@ -609,9 +630,7 @@ impl<'g> Writer<'g> {
         if in_nmi() {
             return None;
         }
-        let root = root.as_ptr();
-        // SAFETY: A valid root, ours to read (type invariant).
-        let (live, bits) = unsafe { ((*root).live, Root::bits(root)) };
+        let (live, bits) = (root.live.load(Relaxed), root.bits());
         if disabled || live <= DROP_AT {
             return self.replace(None);
         }
@@ -648,7 +667,10 @@ mod tests {
             rcu, //
         },
     };
-    use core::alloc::Layout;
+    use core::{
+        alloc::Layout,
+        ops::Range, //
+    };
 
     /// A zeroed `T`: the C structures below are valid all zero.
     fn zeroed<T>() -> Result<KBox<T>> {
@@ -748,6 +770,12 @@ mod tests {
             drop(self.writer().shrink(&alloc));
         }
 
+        /// Whether the first element of each map of `found` is found, and none of `missing`.
+        fn finds(&self, found: Range<usize>, missing: Range<usize>) -> bool {
+            found.into_iter().all(|m| self.is(self.find(m), m, 0))
+                && missing.into_iter().all(|m| self.find(m).is_none())
+        }
+
         fn find(&self, m: usize) -> Option<Selem<'_>> {
             // SAFETY: Published indexes are retired after a grace period, and the elements stay
             // allocated as long as `self`.
@@ -757,9 +785,8 @@ mod tests {
         /// The published root's `live` and total bits, if there is one that is not disabled.
         fn shape(&self) -> Option<(u32, u32)> {
             // SAFETY: As in `find()`.
-            let root = unsafe { Index::get(&self.slot) }?.root.as_ptr();
-            // SAFETY: A valid root that only the test changes.
-            Some(unsafe { ((*root).live, Root::bits(root)) })
+            let root = unsafe { Index::get(&self.slot) }?.root;
+            Some((root.live.load(Relaxed), root.bits()))
         }
     }
 
@@ -782,12 +809,7 @@ mod tests {
         }
         // Built at 17 (64 slots), grown at 49 (128) and 97 (256).
         assert_eq!(o.shape(), Some((100, 8)));
-        for m in 0..100 {
-            assert!(o.is(o.find(m), m, 0));
-        }
-        for m in 100..120 {
-            assert!(o.find(m).is_none());
-        }
+        assert!(o.finds(0..100, 100..120));
         Ok(())
     }
 
@@ -821,9 +843,7 @@ mod tests {
         }
         // 2,048 slots: four tables of 512.
         assert_eq!(o.shape(), Some((n as u32, 11)));
-        for m in 0..n {
-            assert!(o.is(o.find(m), m, 0));
-        }
+        assert!(o.finds(0..n, 0..0));
         for m in 0..n - 20 {
             o.unlink(m, 0);
             let Some((live, bits)) = o.shape() else {
@@ -836,17 +856,13 @@ mod tests {
         }
         // Shrunk to 512 slots at 255 elements, then to 128 at 63.
         assert_eq!(o.shape(), Some((20, 7)));
-        for m in n - 20..n {
-            assert!(o.is(o.find(m), m, 0));
-        }
+        assert!(o.finds(n - 20..n, 0..n - 20));
         for m in n - 20..n - 8 {
             o.unlink(m, 0);
         }
         // Down to `DROP_AT` elements: no index any more.
         assert!(o.slot.load(Relaxed).is_null());
-        for m in n - 8..n {
-            assert!(o.find(m).is_none());
-        }
+        assert!(o.finds(0..0, n - 8..n));
         Ok(())
     }
 
@@ -864,12 +880,7 @@ mod tests {
             o.unlink(m, r#use);
         }
         assert_eq!(o.shape(), Some((30, MIN_BITS)));
-        for m in 0..30 {
-            assert!(o.is(o.find(m), m, 0));
-        }
-        for m in 30..60 {
-            assert!(o.find(m).is_none());
-        }
+        assert!(o.finds(0..30, 30..60));
         Ok(())
     }
 
@@ -884,9 +895,7 @@ mod tests {
         assert!(!o.slot.load(Relaxed).is_null());
         o.link(30, 0);
         assert_eq!(o.shape(), Some((31, MIN_BITS)));
-        for m in 0..31 {
-            assert!(o.is(o.find(m), m, 0));
-        }
+        assert!(o.finds(0..31, 31..40));
         Ok(())
     }
 

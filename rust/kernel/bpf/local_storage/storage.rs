@@ -232,18 +232,6 @@ impl Storage {
         unsafe { Index::get(self.index_slot()?) }
     }
 
-    /// The writers' side of the index.
-    ///
-    /// # Safety
-    ///
-    /// While the result is borrowed, the caller holds the storage lock, or nobody else can
-    /// reach the storage yet.
-    #[inline]
-    unsafe fn index_writer(&self) -> Option<Writer<'_>> {
-        // SAFETY: By the safety requirements.
-        Some(unsafe { Writer::new(self.index_slot()?, self.list()) })
-    }
-
     /// `hlist_empty(&local_storage->list)` without the lock: a hint.
     #[inline]
     pub(super) fn is_empty_lockless(&self) -> bool {
@@ -275,6 +263,17 @@ impl Storage {
     fn owner_slot(&self) -> &Atomic<*mut c_void> {
         // SAFETY: A pointer member of the valid storage.
         unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).owner) }
+    }
+
+    /// `local_storage->mem_charge`: the bytes of the storage and its elements charged to the
+    /// owner. Changed under the lock, or before the storage is published; `destroy()` reads it
+    /// once no map free can change it any more.
+    #[inline]
+    fn mem_charge(&self) -> &Atomic<u64> {
+        // SAFETY: A `u64` member of the valid storage. Its changes and reads are ordered by the
+        // lock or by `destroy()`'s wait for map frees, so they do not race with the plain
+        // store that initialises it.
+        unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).mem_charge) }
     }
 
     /// `local_storage->teardown`: how destroy, the destroy work and map free agree on who frees
@@ -342,12 +341,13 @@ impl Storage {
         past_cache: bool,
     ) -> Option<Retired> {
         let elem_size = smap.map_or(0, Map::elem_size);
-        // SAFETY: Lock held or storage private, by the safety requirements: nobody accesses
-        // `mem_charge` concurrently.
-        unsafe {
-            let charge = &raw mut (*self.as_raw()).mem_charge;
-            *charge = (*charge).wrapping_add(u64::from(elem_size));
-        }
+        // Lock held or storage private, by the safety requirements: nobody changes
+        // `mem_charge` concurrently. Wrapping, as the C `u64` arithmetic.
+        let charge = self.mem_charge();
+        charge.store(
+            charge.load(Relaxed).wrapping_add(u64::from(elem_size)),
+            Relaxed,
+        );
         selem.set_local_storage(self.as_raw());
         // SAFETY: Lock held or storage private; `selem` is on no list, and this is its storage.
         // The `rcu_assign_pointer()` inside publishes `local_storage` (set just above) with the
@@ -355,7 +355,7 @@ impl Storage {
         unsafe { Locked::new(self.list()).add(selem) };
         let smap = smap?;
         // SAFETY: Lock held or storage private, by the safety requirements.
-        let index = unsafe { self.index_writer() }?;
+        let index = unsafe { Writer::new(self.index_slot()?, self.list()) };
         // SAFETY: `selem` was just linked and stays allocated as long as the list holds it, and
         // `smap` is its map.
         unsafe { index.linked(selem, smap, past_cache, &|size| smap.alloc_zeroed(size)) }
@@ -470,9 +470,9 @@ impl<'a> Dying<'a> {
         }
         // Otherwise the count reached 0 here, with acquire ordering: every unpin (release)
         // happened before.
-        // SAFETY: No map free updates `mem_charge` any more (above), and no program or system
-        // call does: the owner is being freed (type invariant), and `self` is consumed.
-        unsafe { (*storage.as_raw()).mem_charge }
+        // No map free updates `mem_charge` any more (above), and no program or system call
+        // does: the owner is being freed (type invariant), and `self` is consumed.
+        storage.mem_charge().load(Relaxed)
     }
 }
 
@@ -530,11 +530,16 @@ impl StorageGuard<'_> {
     /// arithmetic).
     #[inline]
     fn sub_mem_charge(&self, delta: u64) {
-        // SAFETY: We hold the lock (type invariant), which protects `mem_charge`.
-        unsafe {
-            let charge = &raw mut (*self.storage.as_raw()).mem_charge;
-            *charge = (*charge).wrapping_sub(delta);
-        }
+        // We hold the lock (type invariant), which protects `mem_charge`.
+        let charge = self.storage.mem_charge();
+        charge.store(charge.load(Relaxed).wrapping_sub(delta), Relaxed);
+    }
+
+    /// The writers' side of the index, if the storage can have one.
+    #[inline(always)]
+    fn index_writer(&self) -> Option<Writer<'_>> {
+        // SAFETY: We hold the lock (type invariant) while `self` is borrowed.
+        Some(unsafe { Writer::new(self.storage.index_slot()?, self.storage.list()) })
     }
 
     /// The storage list, locked.
@@ -617,8 +622,7 @@ impl StorageGuard<'_> {
             slot.store(ptr::null_mut(), Relaxed);
         }
         // Likewise for the index.
-        // SAFETY: We hold the lock (type invariant).
-        if let Some(index) = unsafe { storage.index_writer() } {
+        if let Some(index) = self.index_writer() {
             index.unlinking(selem, smap);
         }
 
@@ -674,8 +678,7 @@ impl StorageGuard<'_> {
         // SAFETY: By the safety requirements; the owner is alive, no pin needed.
         unsafe { self.unlink_misc(&selem, smap, free_storage, false) };
         let selem = selem.del();
-        // SAFETY: We hold the lock (type invariant).
-        let index = match unsafe { self.storage.index_writer() } {
+        let index = match self.index_writer() {
             Some(index) => index.shrink(&|size| smap.alloc_zeroed(size)),
             None => None,
         };
