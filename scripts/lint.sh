@@ -1,8 +1,8 @@
 #!/bin/bash
 # Lint our change in a prepared tree: checkpatch --strict over the diff from
 # the base (our files and our patches), rustfmt over the Rust files we add
-# or change, and the rustc/clippy diagnostics that the kernel build
-# (CLIPPY=1, see kbuild.sh) reported for them.
+# or change, the rustc/clippy diagnostics that the kernel build
+# (CLIPPY=1, see kbuild.sh) reported for them, and rustdoc's warnings.
 #   lint.sh TREE
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
@@ -37,5 +37,19 @@ elif [ -n "$ours" ] && grep -E -q -- "--> ($ours)" "$warn"; then
 	echo "lint: rustc/clippy warnings in our Rust" >&2
 	rc=1
 fi
-[ $rc = 0 ] && echo "lint: checkpatch, rustfmt and clippy clean (${#rs[@]} Rust files)"
+# The kernel crate's documentation, private items included (our code is
+# mostly pub(super)): rustdoc's warnings in the Rust files we add or change
+# fail (broken or ambiguous intra-doc links). Upstream's own private items
+# have some of their own, which are not ours to fix here.
+doc=$CACHE/root/build/$name-rustdoc.log
+"$here/inroot.sh" env TREE="/build/$name" ARCH="${ARCH:-x86_64}" bash -c '
+	cd "$TREE" && make -s LLVM=1 ARCH="$ARCH" CC="ccache clang" \
+		RUSTDOC="rustdoc --document-private-items" rustdoc
+' > "$doc" 2>&1 || { cat "$doc" >&2; echo "lint: make rustdoc failed" >&2; rc=1; }
+if [ -n "$ours" ] && grep -E -q -- "--> ($ours):" "$doc"; then
+	cat "$doc" >&2
+	echo "lint: rustdoc warnings in our Rust" >&2
+	rc=1
+fi
+[ $rc = 0 ] && echo "lint: checkpatch, rustfmt, clippy and rustdoc clean (${#rs[@]} Rust files)"
 exit $rc

@@ -305,7 +305,7 @@ impl Storage {
     /// released the owner's reference, after which the owner may be gone.
     ///
     /// No ordering is needed on success: the owner stays alive because `destroy()` waits for
-    /// the count to drop to 0 ([`Storage::release_owner_and_wait`]).
+    /// the count to drop to 0 ([`Dying::release_owner_and_wait`]).
     #[inline]
     fn pin_owner(&self) -> bool {
         self.owner_refcnt().inc_not_zero()

@@ -3,10 +3,12 @@
 //! Creating and updating an owner's element of a map: `bpf_local_storage_update()`.
 //!
 //! The C function `bpf_local_storage_update()` is in `kernel/bpf/bpf_local_storage_rust.c`, a
-//! `noinline` wrapper of [`rust_bpf_local_storage_update`]: the selftests attach fentry and
-//! fexit programs to it by name, and read its arguments through its BTF.
+//! `noinline` wrapper of `rust_bpf_local_storage_update()` ([`export`]): the selftests attach
+//! fentry and fexit programs to it by name, and read its arguments through its BTF.
 //!
 //! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
+//!
+//! [`export`]: mod@super::export
 
 use super::{
     element::NewSelem,
