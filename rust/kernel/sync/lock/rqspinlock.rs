@@ -41,7 +41,10 @@ use super::{
     Guard,
     Lock, //
 };
-use crate::prelude::*;
+use crate::{
+    error::to_result,
+    prelude::*, //
+};
 
 /// Creates an [`RqSpinLock`] initialiser.
 ///
@@ -124,17 +127,6 @@ unsafe impl BackendCore for RqSpinLockBackend {
     unsafe fn assert_is_held(_ptr: *mut Self::State) {}
 }
 
-/// [`to_result`](crate::error::to_result), inlined: LLVM kept that an out-of-line call on the
-/// fast path of the acquisitions, which only need a test of the returned value.
-#[inline(always)]
-fn errno_to_result(ret: crate::ffi::c_int) -> Result {
-    if ret < 0 {
-        Err(Error::from_errno(ret))
-    } else {
-        Ok(())
-    }
-}
-
 // SAFETY: See the `BackendCore` implementation; a failed `raw_res_spin_lock()` leaves the lock
 // untouched and restores the preemption count.
 unsafe impl FallibleBackend for RqSpinLockBackend {
@@ -143,7 +135,7 @@ unsafe impl FallibleBackend for RqSpinLockBackend {
     #[inline(always)]
     unsafe fn lock(ptr: *mut Self::State) -> Result<Self::GuardState> {
         // SAFETY: The safety requirements ensure that `ptr` points to an initialised lock.
-        errno_to_result(unsafe { bindings::raw_res_spin_lock(ptr) })
+        to_result(unsafe { bindings::raw_res_spin_lock(ptr) })
     }
 }
 
@@ -228,7 +220,7 @@ unsafe impl FallibleBackend for RqSpinLockIrqSaveBackend {
         let mut flags = 0;
         // SAFETY: The safety requirements ensure that `ptr` points to an initialised lock, and
         // `flags` is a valid place for the saved interrupt state.
-        errno_to_result(unsafe { bindings::raw_res_spin_lock_irqsave(ptr, &mut flags) })?;
+        to_result(unsafe { bindings::raw_res_spin_lock_irqsave(ptr, &mut flags) })?;
         Ok(flags)
     }
 }
