@@ -500,8 +500,7 @@ pub(super) unsafe fn unlink(selem: Selem<'_>) -> Result {
 
     let (unlinked, free_storage) = {
         let guard = storage.lock_irqsave()?;
-        // SAFETY: `selem` is on this storage's list or, unlinked since, on none.
-        if let Some(on_storage) = unsafe { guard.claim(selem) } {
+        if let Some(on_storage) = guard.claim(selem) {
             let Some(smap) = selem.map() else {
                 // As for `local_storage`: only the teardown clears it.
                 return Ok(());

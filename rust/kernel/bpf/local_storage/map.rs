@@ -300,16 +300,17 @@ impl BucketGuard<'_> {
         unsafe { self.list().claim(selem) }
     }
 
-    /// Adds `selem` to the bucket: `bpf_selem_link_map_nolock()`.
+    /// Adds `selem` to the bucket: `bpf_selem_link_map_nolock()`. Returns it as an element on
+    /// the bucket, for a caller that may have to take it off again under the same lock.
     ///
     /// # Safety
     ///
     /// `selem` is on no bucket list, belongs to a storage that hashes to this bucket of its
     /// map, and is not freed before it is unlinked again and an RCU grace period has elapsed.
     #[inline]
-    pub(super) unsafe fn link(&self, selem: Selem<'_>) {
+    pub(super) unsafe fn link<'e>(&self, selem: Selem<'e>) -> OnList<'_, 'e, MapNode> {
         // SAFETY: By the safety requirements.
-        unsafe { self.list().add(selem) };
+        unsafe { self.list().add(selem) }
     }
 }
 

@@ -206,9 +206,7 @@ impl Storage {
         let Ok(guard) = self.lock_irqsave() else {
             return;
         };
-        // SAFETY: `selem` was found on this storage's list: it is on it or, unlinked since, on
-        // none.
-        if let Some(on_storage) = unsafe { guard.claim(selem) } {
+        if let Some(on_storage) = guard.claim(selem) {
             guard.cache_insert(&on_storage, smap);
         }
     }
@@ -550,14 +548,18 @@ impl StorageGuard<'_> {
     }
 
     /// `selem` as an element on the storage list (`selem_linked_to_storage()`, exact under the
-    /// lock), or `None` if it is on none.
+    /// lock), or `None` if it is not on it.
     ///
-    /// # Safety
-    ///
-    /// `selem` is on this storage's list or on none.
+    /// An element names its storage in `local_storage` from before it is linked until after it
+    /// is unlinked, and is linked to one storage list at most once: an element that names this
+    /// storage is on its list or on none, and one that does not is not on it. The test costs a
+    /// load from the element's first cache line, which `selem_linked_to_storage()` reads too.
     #[inline]
-    pub(super) unsafe fn claim<'e>(&self, selem: Selem<'e>) -> Option<OnList<'_, 'e, Snode>> {
-        // SAFETY: By the safety requirements.
+    pub(super) fn claim<'e>(&self, selem: Selem<'e>) -> Option<OnList<'_, 'e, Snode>> {
+        if !ptr::eq(selem.local_storage(), self.storage.as_raw()) {
+            return None;
+        }
+        // SAFETY: `selem` names this storage, so it is on its list or on none (above).
         unsafe { self.list().claim(selem) }
     }
 
@@ -790,17 +792,14 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
     let published = (|| {
         let bucket = smap.bucket(raw).lock_irqsave()?;
         // SAFETY: `first` is on no bucket list and its storage hashes to this bucket.
-        unsafe { bucket.link(selem) };
+        let on_map = unsafe { bucket.link(selem) };
 
         // Publish the storage to the owner with a `cmpxchg()` rather than a lock of the owner,
         // which works whatever the context. From now on the owner's pointer is protected by the
         // storage lock: it is only cleared under it (`unlink_misc()`). Fully ordered, like C's
         // `cmpxchg()`: the initialisation above is visible before the pointer.
         if slot.cmpxchg(ptr::null_mut(), raw, Full).is_err() {
-            // SAFETY: `first` is on this bucket's list, whose lock we hold.
-            if let Some(on_map) = unsafe { bucket.claim(selem) } {
-                on_map.del();
-            }
+            on_map.del();
             return Err(EAGAIN);
         }
         Ok(())

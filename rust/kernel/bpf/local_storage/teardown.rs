@@ -278,9 +278,7 @@ fn unlink_nofail_destroy(
     if pass.wants_storage() {
         let step = match attempt_lock(side, LockKind::Storage, || storage.lock_irqsave()) {
             Ok(guard) => {
-                // SAFETY: The element was found on this storage's list (type invariant of
-                // `DestroyedElem`).
-                if let Some(on_storage) = unsafe { guard.claim(selem) } {
+                if let Some(on_storage) = guard.claim(selem) {
                     emptied = on_storage.is_last();
                     // No uncharge, no owner pointer update: the owner is going away, and the
                     // charge left is returned by `destroy()` for the owner to drop.
@@ -360,8 +358,7 @@ fn unlink_nofail_map_free(smap: &Map, elem: FreedElem<'_>, failures: &mut LockFa
         let storage = unsafe { Storage::from_raw(storage) };
         let step = match attempt_lock(Side::MapFree, LockKind::Storage, || storage.lock_irqsave()) {
             Ok(guard) => {
-                // SAFETY: The element is on this storage's list or on none.
-                if let Some(on_storage) = unsafe { guard.claim(selem) } {
+                if let Some(on_storage) = guard.claim(selem) {
                     let last = on_storage.is_last();
                     if smap_set {
                         // Clear the cache slot, uncharge, and detach the storage from its

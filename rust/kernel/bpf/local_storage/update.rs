@@ -158,8 +158,7 @@ pub(super) fn update(
                 if let Some(on_map) = unsafe { bucket.claim(old) } {
                     on_map.del();
                 }
-                // SAFETY: Found on our list under our lock, so on it.
-                unsafe { guard.claim(old) }.map(|on_storage| {
+                guard.claim(old).map(|on_storage| {
                     // SAFETY: Just unlinked from its map `smap`; the owner is alive. Nobody
                     // else frees it: it is off both lists.
                     let (unlinked, _last) = unsafe { guard.unlink(on_storage, smap) };
