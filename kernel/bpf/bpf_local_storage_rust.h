@@ -72,6 +72,40 @@ rust_bpf_local_storage_update(void *owner, struct bpf_local_storage_map *smap,
 			      void *value, u64 map_flags, bool swap_uptrs);
 
 /*
+ * The storage types in Rust, rust/kernel/bpf/local_storage/backend/, for
+ * their C files (bpf_cgrp_storage_rust.c, ...): the free function, the map
+ * operations and the helpers of the C file whose names they carry. The
+ * helpers take a NULL owner, as the BPF helpers do.
+ */
+void rust_bpf_cgrp_storage_free(struct cgroup *cgroup);
+
+void *rust_bpf_cgrp_storage_lookup_elem(struct bpf_map *map, void *key);
+
+long rust_bpf_cgrp_storage_update_elem(struct bpf_map *map, void *key,
+				       void *value, u64 map_flags);
+
+long rust_bpf_cgrp_storage_delete_elem(struct bpf_map *map, void *key);
+
+void *rust_bpf_cgrp_storage_get(struct bpf_map *map, struct cgroup *cgroup,
+				void *value, u64 flags);
+
+int rust_bpf_cgrp_storage_delete(struct bpf_map *map, struct cgroup *cgroup);
+
+void rust_bpf_task_storage_free(struct task_struct *task);
+
+void *rust_bpf_task_storage_lookup_elem(struct bpf_map *map, void *key);
+
+long rust_bpf_task_storage_update_elem(struct bpf_map *map, void *key,
+				       void *value, u64 map_flags);
+
+long rust_bpf_task_storage_delete_elem(struct bpf_map *map, void *key);
+
+void *rust_bpf_task_storage_get(struct bpf_map *map, struct task_struct *task,
+				void *value, u64 flags);
+
+int rust_bpf_task_storage_delete(struct bpf_map *map, struct task_struct *task);
+
+/*
  * RCU Tasks Trace is for BPF and core RCU code only, and inline in 7.3: the
  * Rust code reaches it through these, defined in kernel/bpf/.
  */

@@ -64,8 +64,13 @@
 //! objects are left out of vmlinux BTF), and `bpf_local_storage_update()` is an fentry/fexit
 //! target of the selftests. `bpf_local_storage_lookup()` stays a C inline in the header for its
 //! cache hit; with the index, its miss path calls `bpf_local_storage_lookup_slow()`.
-//! The storage types' own files (`bpf_task_storage.c`, ..., `net/core/bpf_sk_storage.c`) are
-//! unchanged.
+//!
+//! The storage types are built on `backend`: where an owner keeps its storage pointer and when a
+//! program may create storage for it, with the helpers, the system calls and the owner's free
+//! written once over that. Cgroup and task storage are in Rust (`backend::cgroup` and
+//! `backend::task`, with `kernel/bpf/bpf_cgrp_storage_rust.c` and `bpf_task_storage_rust.c` for
+//! their tables and helper shells); inode and socket storage are still their C files, on the
+//! Rust core.
 //!
 //! # Teardown
 //!
@@ -95,6 +100,7 @@ use crate::{
     prelude::*, //
 };
 
+mod backend;
 mod cache_idx;
 mod element;
 mod export;

@@ -141,6 +141,14 @@ impl Storage {
         self.cached(smap).or_else(|| self.lookup_uncached(smap))
     }
 
+    /// `bpf_local_storage_lookup(local_storage, smap, cacheit_lockit)`: the element of `smap`
+    /// through its cache slot, else as [`Storage::lookup_slow`] finds it (and caches it).
+    #[inline]
+    pub(super) fn lookup_caching(&self, smap: &Map, cacheit_lockit: bool) -> Option<Selem<'_>> {
+        self.cached(smap)
+            .or_else(|| self.lookup_slow(smap, cacheit_lockit))
+    }
+
     /// The element of `smap` if it is in the map's cache slot.
     #[inline]
     fn cached(&self, smap: &Map) -> Option<Selem<'_>> {

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Cgroup storage (`BPF_MAP_TYPE_CGRP_STORAGE`): local storage owned by cgroups.
+//!
+//! Programs reach a cgroup's storage with `bpf_cgrp_storage_get()` and `_delete()`, user space
+//! with the map system calls on a file descriptor of the cgroup's directory (cgroup v1 or v2).
+//! A program may create storage for a cgroup until the cgroup's reference count starts dying;
+//! the cgroup's release then destroys the storage (`bpf_cgrp_storage_free()`).
+//!
+//! The C side is `kernel/bpf/bpf_cgrp_storage_rust.c`: the map operations and helper prototypes,
+//! the helpers' `BPF_CALL` shells, and `bpf_cgrp_storage_free()`, which the cgroup core calls.
+//!
+//! C header: [`kernel/bpf/bpf_local_storage_rust.h`](srctree/kernel/bpf/bpf_local_storage_rust.h)
+
+use super::{
+    free,
+    helper_delete,
+    helper_get,
+    KeyRef, //
+    Owner,
+    OwnerKind,
+};
+use crate::{
+    bindings,
+    error::from_err_ptr,
+    prelude::*, //
+};
+use core::{
+    marker::PhantomData,
+    mem::offset_of,
+    ptr::NonNull, //
+};
+
+/// The owners of cgroup storage, `struct cgroup`.
+pub(super) struct Cgroup;
+
+// SAFETY: `bpf_cgrp_storage` is the cgroup's storage pointer, the one `cgroup_storage_ptr()`
+// returns.
+unsafe impl OwnerKind for Cgroup {
+    type Raw = bindings::cgroup;
+
+    const STORAGE_OFFSET: usize = offset_of!(bindings::cgroup, bpf_cgrp_storage);
+
+    /// Until `percpu_ref_is_dying(&cgroup->self.refcnt)`: from then on the cgroup is on its way
+    /// to its release, which may already have destroyed its storage.
+    #[inline]
+    fn may_create(owner: &Owner<'_, Self>) -> bool {
+        let cgroup = owner.as_ptr();
+        let refcnt = crate::ptr::project!(mut cgroup, .self_.refcnt);
+        // SAFETY: The reference count of a cgroup that stays allocated during the call (the
+        // `Owner` invariant), initialised with it; the test is a load.
+        !unsafe { bindings::percpu_ref_is_dying(refcnt) }
+    }
+}
+
+/// A reference to a cgroup, taken from a file descriptor of its directory and put on drop.
+///
+/// # Invariants
+///
+/// We hold a reference to the cgroup.
+pub(super) struct CgroupRef(NonNull<bindings::cgroup>);
+
+impl KeyRef for CgroupRef {
+    type Kind = Cgroup;
+
+    /// `cgroup_v1v2_get_from_fd()`. Fails with `EBADF` for a bad descriptor or one that is not
+    /// a cgroup directory.
+    fn from_fd(fd: c_int) -> Result<Self> {
+        // SAFETY: Any value is a valid argument; a bad one makes it fail.
+        let cgroup = from_err_ptr(unsafe { bindings::cgroup_v1v2_get_from_fd(fd) })?;
+        // INVARIANT: On success it returns a cgroup, with a reference for us.
+        NonNull::new(cgroup).map(Self).ok_or(EBADF)
+    }
+
+    #[inline]
+    unsafe fn owner(&self) -> Result<Owner<'_, Cgroup>> {
+        // INVARIANT: Our reference keeps the cgroup allocated while `self` is borrowed; the
+        // caller is in an RCU read section.
+        Ok(Owner {
+            ptr: self.0,
+            _p: PhantomData,
+        })
+    }
+}
+
+impl Drop for CgroupRef {
+    fn drop(&mut self) {
+        // SAFETY: We hold a reference (type invariant), and give it back.
+        unsafe { bindings::cgroup_put(self.0.as_ptr()) }
+    }
+}
+
+/// `bpf_cgrp_storage_free()`: destroys the storage of a cgroup being released.
+///
+/// # Safety
+///
+/// `cgroup` is being released (`css_free_rwork_fn()`): no program or system call can create its
+/// storage any more, and this is called once for it.
+#[export]
+unsafe extern "C" fn rust_bpf_cgrp_storage_free(cgroup: *mut bindings::cgroup) {
+    // SAFETY: Our contract is `free()`'s.
+    unsafe { free::<Cgroup>(cgroup) };
+}
+
+/// `bpf_cgrp_storage_lookup_elem()`, the map's `map_lookup_elem`.
+///
+/// # Safety
+///
+/// As for [`super::lookup_elem`].
+#[export]
+unsafe extern "C" fn rust_bpf_cgrp_storage_lookup_elem(
+    map: *mut bindings::bpf_map,
+    key: *mut c_void,
+) -> *mut c_void {
+    // SAFETY: Our contract is `lookup_elem()`'s.
+    unsafe { super::lookup_elem::<CgroupRef>(map, key) }
+}
+
+/// `bpf_cgrp_storage_update_elem()`, the map's `map_update_elem`.
+///
+/// # Safety
+///
+/// As for [`super::update_elem`].
+#[export]
+unsafe extern "C" fn rust_bpf_cgrp_storage_update_elem(
+    map: *mut bindings::bpf_map,
+    key: *mut c_void,
+    value: *mut c_void,
+    map_flags: u64,
+) -> c_long {
+    // SAFETY: Our contract is `update_elem()`'s.
+    unsafe { super::update_elem::<CgroupRef>(map, key, value, map_flags) }
+}
+
+/// `bpf_cgrp_storage_delete_elem()`, the map's `map_delete_elem`.
+///
+/// # Safety
+///
+/// As for [`super::delete_elem`].
+#[export]
+unsafe extern "C" fn rust_bpf_cgrp_storage_delete_elem(
+    map: *mut bindings::bpf_map,
+    key: *mut c_void,
+) -> c_long {
+    // SAFETY: Our contract is `delete_elem()`'s.
+    unsafe { super::delete_elem::<CgroupRef>(map, key) }
+}
+
+/// The helper `bpf_cgrp_storage_get()`.
+///
+/// # Safety
+///
+/// As for [`helper_get`].
+#[export]
+unsafe extern "C" fn rust_bpf_cgrp_storage_get(
+    map: *mut bindings::bpf_map,
+    cgroup: *mut bindings::cgroup,
+    value: *mut c_void,
+    flags: u64,
+) -> *mut c_void {
+    // SAFETY: Our contract is `helper_get()`'s.
+    unsafe { helper_get::<Cgroup>(map, cgroup, value, flags) }
+}
+
+/// The helper `bpf_cgrp_storage_delete()`.
+///
+/// # Safety
+///
+/// As for [`helper_delete`].
+#[export]
+unsafe extern "C" fn rust_bpf_cgrp_storage_delete(
+    map: *mut bindings::bpf_map,
+    cgroup: *mut bindings::cgroup,
+) -> c_int {
+    // SAFETY: Our contract is `helper_delete()`'s.
+    unsafe { helper_delete::<Cgroup>(map, cgroup) }
+}

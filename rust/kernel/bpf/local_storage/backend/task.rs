@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Task storage (`BPF_MAP_TYPE_TASK_STORAGE`): local storage owned by tasks.
+//!
+//! Programs reach a task's storage with `bpf_task_storage_get()` and `_delete()`, user space
+//! with the map system calls on a pidfd of the task. A program may create storage for a task
+//! while the task's usage count is not zero; the task's free then destroys the storage
+//! (`bpf_task_storage_free()`). Task storage is the one type whose values may hold uptrs
+//! (pinned user memory): the system calls' updates move them into the element, and refuse
+//! `BPF_F_LOCK` on such values.
+//!
+//! The C side is `kernel/bpf/bpf_task_storage_rust.c`: the map operations and helper prototypes,
+//! the helpers' `BPF_CALL` shells, and `bpf_task_storage_free()`, which `free_task()` calls.
+//!
+//! C header: [`kernel/bpf/bpf_local_storage_rust.h`](srctree/kernel/bpf/bpf_local_storage_rust.h)
+
+use super::{
+    free,
+    helper_delete,
+    helper_get,
+    KeyRef, //
+    Owner,
+    OwnerKind,
+};
+use crate::{
+    bindings,
+    error::from_err_ptr,
+    prelude::*,
+    sync::Refcount, //
+};
+use core::{
+    mem::offset_of,
+    ptr::NonNull, //
+};
+
+/// The owners of task storage, `struct task_struct`.
+pub(super) struct Task;
+
+// SAFETY: `bpf_storage` is the task's storage pointer, the one `task_storage_ptr()` returns.
+unsafe impl OwnerKind for Task {
+    type Raw = bindings::task_struct;
+
+    const STORAGE_OFFSET: usize = offset_of!(bindings::task_struct, bpf_storage);
+
+    const SWAPS_UPTRS: bool = true;
+
+    /// While `refcount_read(&task->usage)` is not zero: a task whose count dropped to zero is
+    /// being freed, and its free may already have destroyed its storage.
+    #[inline]
+    fn may_create(owner: &Owner<'_, Self>) -> bool {
+        let task = owner.as_ptr();
+        let usage = crate::ptr::project!(mut task, .usage);
+        // SAFETY: The usage count of a task that stays allocated during the call (the `Owner`
+        // invariant), initialised with it and only accessed as a refcount.
+        unsafe { Refcount::from_raw(usage) }.read() != 0
+    }
+}
+
+/// A reference to a `struct pid`, taken from a pidfd and put on drop.
+///
+/// # Invariants
+///
+/// We hold a reference to the pid.
+pub(super) struct PidRef(NonNull<bindings::pid>);
+
+impl KeyRef for PidRef {
+    type Kind = Task;
+
+    /// `pidfd_get_pid()`. Fails with `EBADF` for a descriptor that is not a pidfd.
+    fn from_fd(fd: c_int) -> Result<Self> {
+        let mut f_flags = 0;
+        // CAST: `pidfd_get_pid()` takes the descriptor unsigned, as C converted the key.
+        // SAFETY: Any descriptor is a valid argument; `f_flags` is a valid place for the flags.
+        let pid = from_err_ptr(unsafe { bindings::pidfd_get_pid(fd as c_uint, &mut f_flags) })?;
+        // INVARIANT: On success it returns a pid, with a reference for us.
+        NonNull::new(pid).map(Self).ok_or(EBADF)
+    }
+
+    /// `pid_task(pid, PIDTYPE_PID)`. Fails with `ENOENT` once the task is reaped.
+    #[inline]
+    unsafe fn owner(&self) -> Result<Owner<'_, Task>> {
+        // SAFETY: We hold a reference to the pid (type invariant), and the caller is in an RCU
+        // read section, as `pid_task()` requires.
+        let task = unsafe { bindings::pid_task(self.0.as_ptr(), bindings::pid_type_PIDTYPE_PID) };
+        // SAFETY: A task still attached to its pid is freed, and its storage destroyed, after
+        // an RCU grace period at the earliest (`delayed_put_task_struct()`), which the caller's
+        // RCU read section holds off.
+        unsafe { Owner::from_raw(task) }.ok_or(ENOENT)
+    }
+}
+
+impl Drop for PidRef {
+    fn drop(&mut self) {
+        // SAFETY: We hold a reference (type invariant), and give it back.
+        unsafe { bindings::put_pid(self.0.as_ptr()) }
+    }
+}
+
+/// `bpf_task_storage_free()`: destroys the storage of a task being freed.
+///
+/// # Safety
+///
+/// `task` is being freed (`free_task()`): no program or system call can create its storage any
+/// more, and this is called once for it.
+#[export]
+unsafe extern "C" fn rust_bpf_task_storage_free(task: *mut bindings::task_struct) {
+    // SAFETY: Our contract is `free()`'s.
+    unsafe { free::<Task>(task) };
+}
+
+/// `bpf_pid_task_storage_lookup_elem()`, the map's `map_lookup_elem`.
+///
+/// # Safety
+///
+/// As for [`super::lookup_elem`].
+#[export]
+unsafe extern "C" fn rust_bpf_task_storage_lookup_elem(
+    map: *mut bindings::bpf_map,
+    key: *mut c_void,
+) -> *mut c_void {
+    // SAFETY: Our contract is `lookup_elem()`'s.
+    unsafe { super::lookup_elem::<PidRef>(map, key) }
+}
+
+/// `bpf_pid_task_storage_update_elem()`, the map's `map_update_elem`.
+///
+/// # Safety
+///
+/// As for [`super::update_elem`].
+#[export]
+unsafe extern "C" fn rust_bpf_task_storage_update_elem(
+    map: *mut bindings::bpf_map,
+    key: *mut c_void,
+    value: *mut c_void,
+    map_flags: u64,
+) -> c_long {
+    // SAFETY: Our contract is `update_elem()`'s.
+    unsafe { super::update_elem::<PidRef>(map, key, value, map_flags) }
+}
+
+/// `bpf_pid_task_storage_delete_elem()`, the map's `map_delete_elem`.
+///
+/// # Safety
+///
+/// As for [`super::delete_elem`].
+#[export]
+unsafe extern "C" fn rust_bpf_task_storage_delete_elem(
+    map: *mut bindings::bpf_map,
+    key: *mut c_void,
+) -> c_long {
+    // SAFETY: Our contract is `delete_elem()`'s.
+    unsafe { super::delete_elem::<PidRef>(map, key) }
+}
+
+/// The helper `bpf_task_storage_get()`.
+///
+/// # Safety
+///
+/// As for [`helper_get`].
+#[export]
+unsafe extern "C" fn rust_bpf_task_storage_get(
+    map: *mut bindings::bpf_map,
+    task: *mut bindings::task_struct,
+    value: *mut c_void,
+    flags: u64,
+) -> *mut c_void {
+    // SAFETY: Our contract is `helper_get()`'s.
+    unsafe { helper_get::<Task>(map, task, value, flags) }
+}
+
+/// The helper `bpf_task_storage_delete()`.
+///
+/// # Safety
+///
+/// As for [`helper_delete`].
+#[export]
+unsafe extern "C" fn rust_bpf_task_storage_delete(
+    map: *mut bindings::bpf_map,
+    task: *mut bindings::task_struct,
+) -> c_int {
+    // SAFETY: Our contract is `helper_delete()`'s.
+    unsafe { helper_delete::<Task>(map, task) }
+}
