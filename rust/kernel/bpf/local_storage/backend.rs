@@ -111,6 +111,15 @@ pub(super) struct Owner<'a, K: OwnerKind> {
     _p: PhantomData<&'a K::Raw>,
 }
 
+// Not derived: that would require `K: Copy`.
+impl<K: OwnerKind> Clone for Owner<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K: OwnerKind> Copy for Owner<'_, K> {}
+
 impl<'a, K: OwnerKind> Owner<'a, K> {
     /// Wraps a pointer to an owner; `None` if it is NULL.
     ///
@@ -177,14 +186,33 @@ impl<'a, K: OwnerKind> Owner<'a, K> {
     /// `smap` is a map of `K`'s storage type; `value` is NULL or points to the map's
     /// `value_size` readable bytes.
     #[inline]
-    pub(super) unsafe fn get(&self, smap: &Map, value: *mut c_void, flags: u64) -> *mut c_void {
+    pub(super) unsafe fn get(self, smap: &Map, value: *mut c_void, flags: u64) -> *mut c_void {
         if flags & !GET_F_CREATE != 0 {
             return ptr::null_mut();
         }
-        if let Some(selem) = self.lookup(smap, true) {
+        // Only the cache hit is inline: with the rest out of line, the hit saves and restores
+        // no registers.
+        if let Some(selem) = self.storage().and_then(|storage| storage.cached(smap)) {
             return selem.data();
         }
-        if flags & GET_F_CREATE == 0 || !K::may_create(self) {
+        // SAFETY: Our contract.
+        unsafe { self.get_uncached(smap, value, flags) }
+    }
+
+    /// [`Owner::get`] past the cache slot: the index or the list, then the creation.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Owner::get`].
+    #[inline(never)]
+    unsafe fn get_uncached(self, smap: &Map, value: *mut c_void, flags: u64) -> *mut c_void {
+        if let Some(selem) = self
+            .storage()
+            .and_then(|storage| storage.lookup_slow(smap, true))
+        {
+            return selem.data();
+        }
+        if flags & GET_F_CREATE == 0 || !K::may_create(&self) {
             return ptr::null_mut();
         }
         // SAFETY: The owner is not being freed (checked just above), so it does not start going

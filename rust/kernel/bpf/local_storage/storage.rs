@@ -151,7 +151,7 @@ impl Storage {
 
     /// The element of `smap` if it is in the map's cache slot.
     #[inline]
-    fn cached(&self, smap: &Map) -> Option<Selem<'_>> {
+    pub(super) fn cached(&self, smap: &Map) -> Option<Selem<'_>> {
         let sdata = self.cache_slot(smap.cache_idx()).load(Relaxed);
         if sdata.is_null() {
             return None;
