@@ -17,6 +17,7 @@
 #define __KERNEL_BPF_LOCAL_STORAGE_RUST_H
 
 #include <linux/bpf_local_storage.h>
+#include <linux/bpf_lsm.h>
 #include "bpf_local_storage_fail.h"
 
 int rust_bpf_local_storage_map_alloc_check(union bpf_attr *attr);
@@ -90,6 +91,24 @@ void *rust_bpf_cgrp_storage_get(struct bpf_map *map, struct cgroup *cgroup,
 				void *value, u64 flags);
 
 int rust_bpf_cgrp_storage_delete(struct bpf_map *map, struct cgroup *cgroup);
+
+struct bpf_map *
+rust_bpf_inode_storage_map_alloc(union bpf_attr *attr,
+				 struct bpf_local_storage_cache *cache);
+
+void rust_bpf_inode_storage_free(struct inode *inode);
+
+void *rust_bpf_inode_storage_lookup_elem(struct bpf_map *map, void *key);
+
+long rust_bpf_inode_storage_update_elem(struct bpf_map *map, void *key,
+					void *value, u64 map_flags);
+
+long rust_bpf_inode_storage_delete_elem(struct bpf_map *map, void *key);
+
+void *rust_bpf_inode_storage_get(struct bpf_map *map, struct inode *inode,
+				 void *value, u64 flags);
+
+int rust_bpf_inode_storage_delete(struct bpf_map *map, struct inode *inode);
 
 void rust_bpf_task_storage_free(struct task_struct *task);
 

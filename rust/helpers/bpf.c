@@ -10,6 +10,7 @@
 
 #ifdef CONFIG_BPF_LOCAL_STORAGE_RUST
 #include <linux/bpf_local_storage.h>
+#include <linux/bpf_lsm.h>
 #include "../../kernel/bpf/bpf_local_storage_rust.h"
 #endif
 
@@ -128,6 +129,14 @@ __rust_helper bool rust_helper_btf_record_has_field(const struct btf_record *rec
 {
 	return btf_record_has_field(rec, type);
 }
+
+#ifdef CONFIG_BPF_LSM
+/* The BPF LSM's blob of an inode, which holds its storage pointer. */
+__rust_helper struct bpf_storage_blob *rust_helper_bpf_inode(const struct inode *inode)
+{
+	return bpf_inode(inode);
+}
+#endif
 
 #ifdef CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK
 __rust_helper bool

@@ -67,10 +67,10 @@
 //!
 //! The storage types are built on `backend`: where an owner keeps its storage pointer and when a
 //! program may create storage for it, with the helpers, the system calls and the owner's free
-//! written once over that. Cgroup and task storage are in Rust (`backend::cgroup` and
-//! `backend::task`, with `kernel/bpf/bpf_cgrp_storage_rust.c` and `bpf_task_storage_rust.c` for
-//! their tables and helper shells); inode and socket storage are still their C files, on the
-//! Rust core.
+//! written once over that. Cgroup, task and inode storage are in Rust (`backend::cgroup`,
+//! `backend::task` and `backend::inode`, with `kernel/bpf/bpf_{cgrp,task,inode}_storage_rust.c`
+//! for their tables and helper shells); socket storage is still `net/core/bpf_sk_storage.c`, on
+//! the Rust core.
 //!
 //! # Teardown
 //!

@@ -50,6 +50,7 @@ use core::{
 };
 
 pub(super) mod cgroup;
+pub(super) mod inode;
 pub(super) mod task;
 
 /// `BPF_F_LOCK`.
@@ -63,15 +64,15 @@ const NOEXIST: u64 = bindings::BPF_NOEXIST as u64;
 ///
 /// # Safety
 ///
-/// `STORAGE_OFFSET` is the offset in `Raw` of the owner's `struct bpf_local_storage __rcu *`,
-/// the pointer that the storage type's `map_owner_storage_ptr` returns.
+/// `storage_ptr()` returns the owner's `struct bpf_local_storage __rcu *`, the pointer that the
+/// storage type's `map_owner_storage_ptr` returns, which stays allocated as long as the owner.
 pub(super) unsafe trait OwnerKind: Sized {
     /// The owner's C type: `struct cgroup`, ...
     type Raw;
 
-    /// Where the owner keeps its storage pointer: `offsetof(struct cgroup, bpf_cgrp_storage)`,
-    /// ...
-    const STORAGE_OFFSET: usize;
+    /// Where the owner keeps its storage pointer (`&cgroup->bpf_cgrp_storage`, ...), or
+    /// `None` if it has none (an inode without the BPF LSM's blob).
+    fn storage_ptr(owner: &Owner<'_, Self>) -> Option<NonNull<*mut bindings::bpf_local_storage>>;
 
     /// Whether the system calls' updates move the uptrs of the value into the element (task
     /// storage, the one type whose values may hold uptrs).
@@ -142,14 +143,28 @@ impl<'a, K: OwnerKind> Owner<'a, K> {
         self.ptr.as_ptr()
     }
 
-    /// The owner's pointer to its storage, as a marked pointer.
+    /// A member of the owner, at `offset` (an `offset_of!()` of `K::Raw`).
+    ///
+    /// Not NULL, which spares the lookups a test of the storage pointer of the owners that
+    /// always have one.
+    ///
+    /// # Safety
+    ///
+    /// `offset` is the offset of a member of `K::Raw`.
     #[inline]
-    fn storage_slot(&self) -> &'a Atomic<*mut bindings::bpf_local_storage> {
-        let slot = self.as_ptr().wrapping_byte_add(K::STORAGE_OFFSET).cast();
-        // SAFETY: A pointer member of the owner (`OwnerKind`'s safety requirement), which stays
-        // allocated for `'a` (type invariant). C reads it with `rcu_dereference()` and writes it
-        // with `RCU_INIT_POINTER()` or `cmpxchg()`, all marked.
-        unsafe { Atomic::from_ptr(slot) }
+    pub(super) unsafe fn member<T>(&self, offset: usize) -> NonNull<T> {
+        // SAFETY: A member of the owner, which is allocated (type invariant): in bounds.
+        unsafe { self.ptr.byte_add(offset) }.cast()
+    }
+
+    /// The owner's pointer to its storage, as a marked pointer; `None` if it has none.
+    #[inline]
+    fn storage_slot(&self) -> Option<&'a Atomic<*mut bindings::bpf_local_storage>> {
+        let slot = K::storage_ptr(self)?;
+        // SAFETY: The owner's storage pointer (`OwnerKind`'s safety requirement), allocated as
+        // long as the owner, for `'a` (type invariant). C reads it with `rcu_dereference()` and
+        // writes it with `RCU_INIT_POINTER()` or `cmpxchg()`, all marked.
+        Some(unsafe { Atomic::from_ptr(slot.as_ptr()) })
     }
 
     /// The owner's storage, if it has one: `rcu_dereference_check(owner->..._storage,
@@ -158,7 +173,7 @@ impl<'a, K: OwnerKind> Owner<'a, K> {
     fn storage(&self) -> Option<&'a Storage> {
         // The storage was initialised before the `cmpxchg()` that published it, and we only
         // follow the pointer (address dependency).
-        let storage = self.storage_slot().load(Relaxed);
+        let storage = self.storage_slot()?.load(Relaxed);
         if storage.is_null() {
             return None;
         }
@@ -353,6 +368,11 @@ pub(super) unsafe fn update_elem<R: KeyRef>(
         let key = R::from_fd(fd)?;
         // SAFETY: In the caller's RCU read section.
         let owner = unsafe { key.owner() }?;
+        // An owner without a storage pointer (an inode without the BPF LSM's blob) cannot have
+        // storage: the descriptor is as bad as one that leads nowhere.
+        if owner.storage_slot().is_none() {
+            return Err(EBADF);
+        }
         // SAFETY: `key` keeps the owner from starting to go away (`KeyRef`); `value` is the
         // map's, not NULL, and writable.
         unsafe { owner.update(smap, value, map_flags, R::Kind::SWAPS_UPTRS) }?;

@@ -34,12 +34,16 @@ use core::{
 /// The owners of cgroup storage, `struct cgroup`.
 pub(super) struct Cgroup;
 
-// SAFETY: `bpf_cgrp_storage` is the cgroup's storage pointer, the one `cgroup_storage_ptr()`
-// returns.
+// SAFETY: `&cgroup->bpf_cgrp_storage` is the cgroup's storage pointer, the one
+// `cgroup_storage_ptr()` returns.
 unsafe impl OwnerKind for Cgroup {
     type Raw = bindings::cgroup;
 
-    const STORAGE_OFFSET: usize = offset_of!(bindings::cgroup, bpf_cgrp_storage);
+    #[inline]
+    fn storage_ptr(owner: &Owner<'_, Self>) -> Option<NonNull<*mut bindings::bpf_local_storage>> {
+        // SAFETY: `bpf_cgrp_storage` is a member of `struct cgroup`.
+        Some(unsafe { owner.member(offset_of!(bindings::cgroup, bpf_cgrp_storage)) })
+    }
 
     /// Until `percpu_ref_is_dying(&cgroup->self.refcnt)`: from then on the cgroup is on its way
     /// to its release, which may already have destroyed its storage.

@@ -36,11 +36,16 @@ use core::{
 /// The owners of task storage, `struct task_struct`.
 pub(super) struct Task;
 
-// SAFETY: `bpf_storage` is the task's storage pointer, the one `task_storage_ptr()` returns.
+// SAFETY: `&task->bpf_storage` is the task's storage pointer, the one `task_storage_ptr()`
+// returns.
 unsafe impl OwnerKind for Task {
     type Raw = bindings::task_struct;
 
-    const STORAGE_OFFSET: usize = offset_of!(bindings::task_struct, bpf_storage);
+    #[inline]
+    fn storage_ptr(owner: &Owner<'_, Self>) -> Option<NonNull<*mut bindings::bpf_local_storage>> {
+        // SAFETY: `bpf_storage` is a member of `struct task_struct`.
+        Some(unsafe { owner.member(offset_of!(bindings::task_struct, bpf_storage)) })
+    }
 
     const SWAPS_UPTRS: bool = true;
 

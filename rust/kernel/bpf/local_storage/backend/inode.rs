@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Inode storage (`BPF_MAP_TYPE_INODE_STORAGE`): local storage owned by inodes, for the BPF
+//! LSM.
+//!
+//! An inode keeps its storage pointer in the BPF LSM's security blob (`bpf_inode()`), which an
+//! inode created before the BPF LSM was initialised does not have: such an inode has no
+//! storage, and an update of one fails with `EBADF`. Programs reach an inode's storage with
+//! `bpf_inode_storage_get()` and `_delete()`, which may only be called where the inode is
+//! referenced, so they may always create it; user space with the map system calls on any file
+//! descriptor of the inode (`O_PATH` ones included). The BPF LSM's `inode_free_security` hook
+//! destroys the storage (`bpf_inode_storage_free()`). Maps can only be created once the BPF LSM
+//! is initialised: before, the blob's offset is not set.
+//!
+//! The C side is `kernel/bpf/bpf_inode_storage_rust.c`: the map operations and helper
+//! prototypes, the helpers' `BPF_CALL` shells, and `bpf_inode_storage_free()`, which enters the
+//! RCU read section (with migration disabled) that the LSM hook's free needs.
+//!
+//! C header: [`kernel/bpf/bpf_local_storage_rust.h`](srctree/kernel/bpf/bpf_local_storage_rust.h)
+
+use super::{
+    free,
+    helper_delete,
+    helper_get,
+    KeyRef,
+    Owner,
+    OwnerKind, //
+};
+use crate::{
+    bindings,
+    prelude::*, //
+};
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
+
+use super::super::{
+    cache_idx::Cache,
+    map, //
+};
+
+/// The owners of inode storage, `struct inode`.
+pub(super) struct Inode;
+
+// SAFETY: `storage_ptr()` returns `&bpf_inode(inode)->storage`, the pointer that
+// `inode_storage_ptr()` returns, in the inode's security blob, which is freed with the inode.
+unsafe impl OwnerKind for Inode {
+    type Raw = bindings::inode;
+
+    /// `&bpf_inode(inode)->storage`; `None` for an inode without the BPF LSM's blob.
+    #[inline]
+    fn storage_ptr(owner: &Owner<'_, Self>) -> Option<NonNull<*mut bindings::bpf_local_storage>> {
+        // SAFETY: The inode stays allocated during the call (the `Owner` invariant).
+        let blob = unsafe { bindings::bpf_inode(owner.as_ptr()) };
+        if blob.is_null() {
+            return None;
+        }
+        NonNull::new(crate::ptr::project!(mut blob, .storage))
+    }
+
+    /// When the inode has the BPF LSM's blob: the helpers are only called where the inode is
+    /// referenced, so it does not go away during the call.
+    #[inline]
+    fn may_create(owner: &Owner<'_, Self>) -> bool {
+        Self::storage_ptr(owner).is_some()
+    }
+}
+
+/// A reference to a file, taken from a descriptor and put on drop: `CLASS(fd_raw)`, which takes
+/// `O_PATH` descriptors too.
+///
+/// # Invariants
+///
+/// We hold a reference to the file.
+pub(super) struct FileRef(NonNull<bindings::file>);
+
+impl KeyRef for FileRef {
+    type Kind = Inode;
+
+    /// `fget_raw()`. Fails with `EBADF` for a descriptor that is not open.
+    fn from_fd(fd: c_int) -> Result<Self> {
+        // CAST: `fget_raw()` takes the descriptor unsigned, as C converted the key; a negative
+        // one becomes one that is not open.
+        // SAFETY: Any descriptor is a valid argument.
+        let file = unsafe { bindings::fget_raw(fd as c_uint) };
+        // INVARIANT: A file, with a reference for us.
+        NonNull::new(file).map(Self).ok_or(EBADF)
+    }
+
+    /// `file_inode()`.
+    #[inline]
+    unsafe fn owner(&self) -> Result<Owner<'_, Inode>> {
+        let file = self.0.as_ptr();
+        // SAFETY: Our reference keeps the file, and its inode, while `self` is borrowed;
+        // `f_inode` does not change in a file's life.
+        let inode = unsafe { (*file).f_inode };
+        // INVARIANT: As above; the caller is in an RCU read section.
+        Ok(Owner {
+            ptr: NonNull::new(inode).ok_or(EBADF)?,
+            _p: PhantomData,
+        })
+    }
+}
+
+impl Drop for FileRef {
+    fn drop(&mut self) {
+        // SAFETY: We hold a reference (type invariant), and give it back.
+        unsafe { bindings::fput(self.0.as_ptr()) }
+    }
+}
+
+/// `inode_storage_map_alloc()`: refuses a map with `EOPNOTSUPP` before the BPF LSM is
+/// initialised, as the blob's offset is not set then.
+///
+/// # Safety
+///
+/// As for `rust_bpf_local_storage_map_alloc()`.
+#[export]
+unsafe extern "C" fn rust_bpf_inode_storage_map_alloc(
+    attr: *mut bindings::bpf_attr,
+    cache: *mut bindings::bpf_local_storage_cache,
+) -> *mut bindings::bpf_map {
+    // SAFETY: Set once at boot, before user space runs.
+    if !unsafe { bindings::bpf_lsm_initialized } {
+        return EOPNOTSUPP.to_ptr();
+    }
+    // SAFETY: By the safety requirements; map creation uses the first member of the union.
+    let (attr, cache) = unsafe { (&(*attr).__bindgen_anon_1, Cache::from_raw(cache)) };
+    map::map_alloc(attr, cache).unwrap_or_else(|e| e.to_ptr())
+}
+
+/// `bpf_inode_storage_free()`: destroys the storage of an inode being freed.
+///
+/// # Safety
+///
+/// `inode` is being freed (the BPF LSM's `inode_free_security` hook): no program or system call
+/// can create its storage any more, and this is called once for it.
+#[export]
+unsafe extern "C" fn rust_bpf_inode_storage_free(inode: *mut bindings::inode) {
+    // SAFETY: Our contract is `free()`'s.
+    unsafe { free::<Inode>(inode) };
+}
+
+/// `bpf_fd_inode_storage_lookup_elem()`, the map's `map_lookup_elem`.
+///
+/// # Safety
+///
+/// As for [`super::lookup_elem`].
+#[export]
+unsafe extern "C" fn rust_bpf_inode_storage_lookup_elem(
+    map: *mut bindings::bpf_map,
+    key: *mut c_void,
+) -> *mut c_void {
+    // SAFETY: Our contract is `lookup_elem()`'s.
+    unsafe { super::lookup_elem::<FileRef>(map, key) }
+}
+
+/// `bpf_fd_inode_storage_update_elem()`, the map's `map_update_elem`.
+///
+/// # Safety
+///
+/// As for [`super::update_elem`].
+#[export]
+unsafe extern "C" fn rust_bpf_inode_storage_update_elem(
+    map: *mut bindings::bpf_map,
+    key: *mut c_void,
+    value: *mut c_void,
+    map_flags: u64,
+) -> c_long {
+    // SAFETY: Our contract is `update_elem()`'s.
+    unsafe { super::update_elem::<FileRef>(map, key, value, map_flags) }
+}
+
+/// `bpf_fd_inode_storage_delete_elem()`, the map's `map_delete_elem`.
+///
+/// # Safety
+///
+/// As for [`super::delete_elem`].
+#[export]
+unsafe extern "C" fn rust_bpf_inode_storage_delete_elem(
+    map: *mut bindings::bpf_map,
+    key: *mut c_void,
+) -> c_long {
+    // SAFETY: Our contract is `delete_elem()`'s.
+    unsafe { super::delete_elem::<FileRef>(map, key) }
+}
+
+/// The helper `bpf_inode_storage_get()`.
+///
+/// # Safety
+///
+/// As for [`helper_get`].
+#[export]
+unsafe extern "C" fn rust_bpf_inode_storage_get(
+    map: *mut bindings::bpf_map,
+    inode: *mut bindings::inode,
+    value: *mut c_void,
+    flags: u64,
+) -> *mut c_void {
+    // SAFETY: Our contract is `helper_get()`'s.
+    unsafe { helper_get::<Inode>(map, inode, value, flags) }
+}
+
+/// The helper `bpf_inode_storage_delete()`.
+///
+/// # Safety
+///
+/// As for [`helper_delete`].
+#[export]
+unsafe extern "C" fn rust_bpf_inode_storage_delete(
+    map: *mut bindings::bpf_map,
+    inode: *mut bindings::inode,
+) -> c_int {
+    // SAFETY: Our contract is `helper_delete()`'s.
+    unsafe { helper_delete::<Inode>(map, inode) }
+}
