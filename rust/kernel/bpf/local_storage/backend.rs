@@ -49,7 +49,11 @@ use core::{
     },
 };
 
+// Built where their C storage types are: cgroup storage with cgroups, inode storage with the BPF
+// LSM (whose blob holds the storage pointer).
+#[cfg(CONFIG_CGROUPS)]
 pub(super) mod cgroup;
+#[cfg(CONFIG_BPF_LSM)]
 pub(super) mod inode;
 pub(super) mod task;
 
