@@ -49,6 +49,103 @@ use core::{
     },
 };
 
+/// Defines a storage type's `#[export]`s, the `rust_bpf_<name>_storage_*()` functions of
+/// `kernel/bpf/bpf_local_storage_rust.h`: its owners' free, its map's system-call operations and
+/// its two helpers, over [`free`], [`lookup_elem`], [`update_elem`], [`delete_elem`],
+/// [`helper_get`] and [`helper_delete`] for its [`OwnerKind`] and [`KeyRef`].
+macro_rules! export_storage_type {
+    ($name:ident, $kind:ty, $key:ty) => {
+        ::kernel::macros::paste! {
+            /// The owners' free (`bpf_*_storage_free()`).
+            ///
+            /// # Safety
+            ///
+            /// As for [`free`](super::free).
+            #[export]
+            unsafe extern "C" fn [<rust_bpf_ $name _storage_free>](
+                owner: *mut <$kind as super::OwnerKind>::Raw,
+            ) {
+                // SAFETY: Our contract is `free()`'s.
+                unsafe { super::free::<$kind>(owner) };
+            }
+
+            /// The map's `map_lookup_elem`.
+            ///
+            /// # Safety
+            ///
+            /// As for [`lookup_elem`](super::lookup_elem).
+            #[export]
+            unsafe extern "C" fn [<rust_bpf_ $name _storage_lookup_elem>](
+                map: *mut bindings::bpf_map,
+                key: *mut c_void,
+            ) -> *mut c_void {
+                // SAFETY: Our contract is `lookup_elem()`'s.
+                unsafe { super::lookup_elem::<$key>(map, key) }
+            }
+
+            /// The map's `map_update_elem`.
+            ///
+            /// # Safety
+            ///
+            /// As for [`update_elem`](super::update_elem).
+            #[export]
+            unsafe extern "C" fn [<rust_bpf_ $name _storage_update_elem>](
+                map: *mut bindings::bpf_map,
+                key: *mut c_void,
+                value: *mut c_void,
+                map_flags: u64,
+            ) -> c_long {
+                // SAFETY: Our contract is `update_elem()`'s.
+                unsafe { super::update_elem::<$key>(map, key, value, map_flags) }
+            }
+
+            /// The map's `map_delete_elem`.
+            ///
+            /// # Safety
+            ///
+            /// As for [`delete_elem`](super::delete_elem).
+            #[export]
+            unsafe extern "C" fn [<rust_bpf_ $name _storage_delete_elem>](
+                map: *mut bindings::bpf_map,
+                key: *mut c_void,
+            ) -> c_long {
+                // SAFETY: Our contract is `delete_elem()`'s.
+                unsafe { super::delete_elem::<$key>(map, key) }
+            }
+
+            /// The helper `bpf_*_storage_get()`.
+            ///
+            /// # Safety
+            ///
+            /// As for [`helper_get`](super::helper_get).
+            #[export]
+            unsafe extern "C" fn [<rust_bpf_ $name _storage_get>](
+                map: *mut bindings::bpf_map,
+                owner: *mut <$kind as super::OwnerKind>::Raw,
+                value: *mut c_void,
+                flags: u64,
+            ) -> *mut c_void {
+                // SAFETY: Our contract is `helper_get()`'s.
+                unsafe { super::helper_get::<$kind>(map, owner, value, flags) }
+            }
+
+            /// The helper `bpf_*_storage_delete()`.
+            ///
+            /// # Safety
+            ///
+            /// As for [`helper_delete`](super::helper_delete).
+            #[export]
+            unsafe extern "C" fn [<rust_bpf_ $name _storage_delete>](
+                map: *mut bindings::bpf_map,
+                owner: *mut <$kind as super::OwnerKind>::Raw,
+            ) -> c_int {
+                // SAFETY: Our contract is `helper_delete()`'s.
+                unsafe { super::helper_delete::<$kind>(map, owner) }
+            }
+        }
+    };
+}
+
 // Built where their C storage types are: cgroup storage with cgroups, inode storage with the BPF
 // LSM (whose blob holds the storage pointer).
 #[cfg(CONFIG_CGROUPS)]

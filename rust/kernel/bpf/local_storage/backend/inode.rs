@@ -19,9 +19,6 @@
 //! C header: [`kernel/bpf/bpf_local_storage_rust.h`](srctree/kernel/bpf/bpf_local_storage_rust.h)
 
 use super::{
-    free,
-    helper_delete,
-    helper_get,
     KeyRef,
     Owner,
     OwnerKind, //
@@ -130,88 +127,4 @@ unsafe extern "C" fn rust_bpf_inode_storage_map_alloc(
     map::map_alloc(attr, cache).unwrap_or_else(|e| e.to_ptr())
 }
 
-/// `bpf_inode_storage_free()`: destroys the storage of an inode being freed.
-///
-/// # Safety
-///
-/// `inode` is being freed (the BPF LSM's `inode_free_security` hook): no program or system call
-/// can create its storage any more, and this is called once for it.
-#[export]
-unsafe extern "C" fn rust_bpf_inode_storage_free(inode: *mut bindings::inode) {
-    // SAFETY: Our contract is `free()`'s.
-    unsafe { free::<Inode>(inode) };
-}
-
-/// `bpf_fd_inode_storage_lookup_elem()`, the map's `map_lookup_elem`.
-///
-/// # Safety
-///
-/// As for [`super::lookup_elem`].
-#[export]
-unsafe extern "C" fn rust_bpf_inode_storage_lookup_elem(
-    map: *mut bindings::bpf_map,
-    key: *mut c_void,
-) -> *mut c_void {
-    // SAFETY: Our contract is `lookup_elem()`'s.
-    unsafe { super::lookup_elem::<FileRef>(map, key) }
-}
-
-/// `bpf_fd_inode_storage_update_elem()`, the map's `map_update_elem`.
-///
-/// # Safety
-///
-/// As for [`super::update_elem`].
-#[export]
-unsafe extern "C" fn rust_bpf_inode_storage_update_elem(
-    map: *mut bindings::bpf_map,
-    key: *mut c_void,
-    value: *mut c_void,
-    map_flags: u64,
-) -> c_long {
-    // SAFETY: Our contract is `update_elem()`'s.
-    unsafe { super::update_elem::<FileRef>(map, key, value, map_flags) }
-}
-
-/// `bpf_fd_inode_storage_delete_elem()`, the map's `map_delete_elem`.
-///
-/// # Safety
-///
-/// As for [`super::delete_elem`].
-#[export]
-unsafe extern "C" fn rust_bpf_inode_storage_delete_elem(
-    map: *mut bindings::bpf_map,
-    key: *mut c_void,
-) -> c_long {
-    // SAFETY: Our contract is `delete_elem()`'s.
-    unsafe { super::delete_elem::<FileRef>(map, key) }
-}
-
-/// The helper `bpf_inode_storage_get()`.
-///
-/// # Safety
-///
-/// As for [`helper_get`].
-#[export]
-unsafe extern "C" fn rust_bpf_inode_storage_get(
-    map: *mut bindings::bpf_map,
-    inode: *mut bindings::inode,
-    value: *mut c_void,
-    flags: u64,
-) -> *mut c_void {
-    // SAFETY: Our contract is `helper_get()`'s.
-    unsafe { helper_get::<Inode>(map, inode, value, flags) }
-}
-
-/// The helper `bpf_inode_storage_delete()`.
-///
-/// # Safety
-///
-/// As for [`helper_delete`].
-#[export]
-unsafe extern "C" fn rust_bpf_inode_storage_delete(
-    map: *mut bindings::bpf_map,
-    inode: *mut bindings::inode,
-) -> c_int {
-    // SAFETY: Our contract is `helper_delete()`'s.
-    unsafe { helper_delete::<Inode>(map, inode) }
-}
+export_storage_type!(inode, Inode, FileRef);

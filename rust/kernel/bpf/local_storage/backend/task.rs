@@ -15,12 +15,9 @@
 //! C header: [`kernel/bpf/bpf_local_storage_rust.h`](srctree/kernel/bpf/bpf_local_storage_rust.h)
 
 use super::{
-    free,
-    helper_delete,
-    helper_get,
-    KeyRef, //
+    KeyRef,
     Owner,
-    OwnerKind,
+    OwnerKind, //
 };
 use crate::{
     bindings,
@@ -101,88 +98,4 @@ impl Drop for PidRef {
     }
 }
 
-/// `bpf_task_storage_free()`: destroys the storage of a task being freed.
-///
-/// # Safety
-///
-/// `task` is being freed (`free_task()`): no program or system call can create its storage any
-/// more, and this is called once for it.
-#[export]
-unsafe extern "C" fn rust_bpf_task_storage_free(task: *mut bindings::task_struct) {
-    // SAFETY: Our contract is `free()`'s.
-    unsafe { free::<Task>(task) };
-}
-
-/// `bpf_pid_task_storage_lookup_elem()`, the map's `map_lookup_elem`.
-///
-/// # Safety
-///
-/// As for [`super::lookup_elem`].
-#[export]
-unsafe extern "C" fn rust_bpf_task_storage_lookup_elem(
-    map: *mut bindings::bpf_map,
-    key: *mut c_void,
-) -> *mut c_void {
-    // SAFETY: Our contract is `lookup_elem()`'s.
-    unsafe { super::lookup_elem::<PidRef>(map, key) }
-}
-
-/// `bpf_pid_task_storage_update_elem()`, the map's `map_update_elem`.
-///
-/// # Safety
-///
-/// As for [`super::update_elem`].
-#[export]
-unsafe extern "C" fn rust_bpf_task_storage_update_elem(
-    map: *mut bindings::bpf_map,
-    key: *mut c_void,
-    value: *mut c_void,
-    map_flags: u64,
-) -> c_long {
-    // SAFETY: Our contract is `update_elem()`'s.
-    unsafe { super::update_elem::<PidRef>(map, key, value, map_flags) }
-}
-
-/// `bpf_pid_task_storage_delete_elem()`, the map's `map_delete_elem`.
-///
-/// # Safety
-///
-/// As for [`super::delete_elem`].
-#[export]
-unsafe extern "C" fn rust_bpf_task_storage_delete_elem(
-    map: *mut bindings::bpf_map,
-    key: *mut c_void,
-) -> c_long {
-    // SAFETY: Our contract is `delete_elem()`'s.
-    unsafe { super::delete_elem::<PidRef>(map, key) }
-}
-
-/// The helper `bpf_task_storage_get()`.
-///
-/// # Safety
-///
-/// As for [`helper_get`].
-#[export]
-unsafe extern "C" fn rust_bpf_task_storage_get(
-    map: *mut bindings::bpf_map,
-    task: *mut bindings::task_struct,
-    value: *mut c_void,
-    flags: u64,
-) -> *mut c_void {
-    // SAFETY: Our contract is `helper_get()`'s.
-    unsafe { helper_get::<Task>(map, task, value, flags) }
-}
-
-/// The helper `bpf_task_storage_delete()`.
-///
-/// # Safety
-///
-/// As for [`helper_delete`].
-#[export]
-unsafe extern "C" fn rust_bpf_task_storage_delete(
-    map: *mut bindings::bpf_map,
-    task: *mut bindings::task_struct,
-) -> c_int {
-    // SAFETY: Our contract is `helper_delete()`'s.
-    unsafe { helper_delete::<Task>(map, task) }
-}
+export_storage_type!(task, Task, PidRef);
