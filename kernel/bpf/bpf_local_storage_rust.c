@@ -11,6 +11,7 @@
  */
 #include <linux/bpf.h>
 #include <linux/bpf_local_storage.h>
+#include <linux/btf.h>
 #include <linux/rcupdate_trace.h>
 #include <linux/rcupdate_wait.h>
 #include <linux/workqueue.h>
@@ -131,6 +132,12 @@ struct bpf_map *
 bpf_local_storage_map_alloc(union bpf_attr *attr,
 			    struct bpf_local_storage_cache *cache)
 {
+	/*
+	 * The helpers' flags are checked in Rust, so no C code uses them any
+	 * more: keep their enum in vmlinux BTF, where programs built on
+	 * vmlinux.h find BPF_LOCAL_STORAGE_GET_F_CREATE.
+	 */
+	BTF_TYPE_EMIT_ENUM(BPF_LOCAL_STORAGE_GET_F_CREATE);
 	return rust_bpf_local_storage_map_alloc(attr, cache);
 }
 

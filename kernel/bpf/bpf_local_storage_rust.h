@@ -110,6 +110,69 @@ void *rust_bpf_inode_storage_get(struct bpf_map *map, struct inode *inode,
 
 int rust_bpf_inode_storage_delete(struct bpf_map *map, struct inode *inode);
 
+struct bpf_sk_storage_diag;
+struct nlattr;
+struct sk_buff;
+struct sock;
+
+void rust_bpf_sk_storage_free(struct sock *sk);
+
+int rust_bpf_sk_storage_clone(const struct sock *sk, struct sock *newsk);
+
+void *rust_bpf_sk_storage_lookup_elem(struct bpf_map *map, void *key);
+
+long rust_bpf_sk_storage_update_elem(struct bpf_map *map, void *key,
+				     void *value, u64 map_flags);
+
+long rust_bpf_sk_storage_delete_elem(struct bpf_map *map, void *key);
+
+void *rust_bpf_sk_storage_get(struct bpf_map *map, struct sock *sk,
+			      void *value, u64 flags);
+
+int rust_bpf_sk_storage_delete(struct bpf_map *map, struct sock *sk);
+
+int rust_bpf_sk_storage_charge(struct bpf_local_storage_map *smap, void *owner,
+			       u32 size);
+
+void rust_bpf_sk_storage_uncharge(struct bpf_local_storage_map *smap,
+				  void *owner, u32 size);
+
+/*
+ * The socket diag's request, struct bpf_sk_storage_diag, is a Rust object
+ * that C only passes around.
+ */
+struct bpf_sk_storage_diag *
+rust_bpf_sk_storage_diag_alloc(const struct nlattr *nla_stgs);
+
+void rust_bpf_sk_storage_diag_free(struct bpf_sk_storage_diag *diag);
+
+int rust_bpf_sk_storage_diag_put(struct bpf_sk_storage_diag *diag,
+				 struct sock *sk, struct sk_buff *skb,
+				 int stg_array_type,
+				 unsigned int *res_diag_size);
+
+/*
+ * The state of a bpf_sk_storage_map iterator, the seq_file's private data:
+ * its map, and the position of the element it is at (the bucket, and the
+ * elements before it in the bucket). An element that start or next returns
+ * stays in an RCU read-side critical section until the next call to next
+ * or stop.
+ */
+struct bpf_iter_seq_sk_storage_map_info {
+	struct bpf_map *map;
+	unsigned int bucket_id;
+	unsigned int skip_elems;
+};
+
+struct bpf_local_storage_elem *
+rust_bpf_sk_storage_map_seq_start(struct bpf_iter_seq_sk_storage_map_info *info);
+
+struct bpf_local_storage_elem *
+rust_bpf_sk_storage_map_seq_next(struct bpf_iter_seq_sk_storage_map_info *info,
+				 struct bpf_local_storage_elem *prev);
+
+void rust_bpf_sk_storage_map_seq_stop(void);
+
 void rust_bpf_task_storage_free(struct task_struct *task);
 
 void *rust_bpf_task_storage_lookup_elem(struct bpf_map *map, void *key);

@@ -130,6 +130,12 @@ __rust_helper bool rust_helper_btf_record_has_field(const struct btf_record *rec
 	return btf_record_has_field(rec, type);
 }
 
+__rust_helper void rust_helper_check_and_init_map_value(struct bpf_map *map,
+							void *dst)
+{
+	check_and_init_map_value(map, dst);
+}
+
 #ifdef CONFIG_BPF_LSM
 /* The BPF LSM's blob of an inode, which holds its storage pointer. */
 __rust_helper struct bpf_storage_blob *rust_helper_bpf_inode(const struct inode *inode)

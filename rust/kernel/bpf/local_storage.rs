@@ -24,7 +24,7 @@
 //!   its map selected by the storage's address (`map_node`).
 //!
 //! The layouts stay in `include/linux/bpf_local_storage.h`: they are part of BTF (CO-RE programs
-//! read them) and C reads them too (the inline lookup, the socket diag and iterator code). The
+//! read them) and C reads them too (the inline lookup, the socket iterator's `show`). The
 //! Rust code works on them through small wrappers and raw field projections. The submodules are
 //! private: the C entry points are the only interface.
 //!
@@ -65,12 +65,13 @@
 //! target of the selftests. `bpf_local_storage_lookup()` stays a C inline in the header for its
 //! cache hit; with the index, its miss path calls `bpf_local_storage_lookup_slow()`.
 //!
-//! The storage types are built on `backend`: where an owner keeps its storage pointer and when a
-//! program may create storage for it, with the helpers, the system calls and the owner's free
-//! written once over that. Cgroup, task and inode storage are in Rust (`backend::cgroup`,
-//! `backend::task` and `backend::inode`, with `kernel/bpf/bpf_{cgrp,task,inode}_storage_rust.c`
-//! for their tables and helper shells); socket storage is still `net/core/bpf_sk_storage.c`, on
-//! the Rust core.
+//! The storage types are built on `backend`: where an owner keeps its storage pointer and what
+//! keeps it while a program creates storage for it or deletes from it, with the helpers, the
+//! system calls and the owner's free written once over that. The four are in Rust
+//! (`backend::{cgroup,task,inode,sk}`), with C files for their tables and helper shells
+//! (`kernel/bpf/bpf_{cgrp,task,inode}_storage_rust.c`, `net/core/bpf_sk_storage_rust.c`).
+//! Socket storage adds its charge to the socket's option memory, the copy of its elements to a
+//! clone of the socket, the socket diag's dump and the walk of the map's iterator.
 //!
 //! # Teardown
 //!

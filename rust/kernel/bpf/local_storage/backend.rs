@@ -3,11 +3,12 @@
 //! What the storage types share: the helpers, the system calls and the owner's free, written
 //! once over the owner's kind.
 //!
-//! An [`OwnerKind`] says where an owner (a cgroup, a task, ...) keeps its pointer to its
-//! storage, and whether a program may still create storage for it. [`Owner`] is one such owner,
-//! alive for a borrow; on it are the lookup of an element, the helpers' get and delete, and the
-//! system calls' lookup, update and delete. [`free`] destroys an owner's storage when the owner
-//! goes away.
+//! An [`OwnerKind`] says where an owner (a cgroup, a task, a socket, ...) keeps its pointer to
+//! its storage, and what keeps it from starting to go away while a program creates storage for
+//! it or deletes from it: its pin, a reference for a socket, a test or nothing for the others.
+//! [`Owner`] is one such owner, alive for a borrow; on it are the lookup of an element, the
+//! helpers' get and delete, and the system calls' lookup, update and delete. [`free`] destroys
+//! an owner's storage when the owner goes away.
 //!
 //! A storage type's module instantiates these for its kind and exports them to its C file,
 //! which keeps what the BPF core and BTF need to see: the map operations and helper prototypes,
@@ -147,11 +148,13 @@ macro_rules! export_storage_type {
 }
 
 // Built where their C storage types are: cgroup storage with cgroups, inode storage with the BPF
-// LSM (whose blob holds the storage pointer).
+// LSM (whose blob holds the storage pointer), socket storage with networking.
 #[cfg(CONFIG_CGROUPS)]
 pub(super) mod cgroup;
 #[cfg(CONFIG_BPF_LSM)]
 pub(super) mod inode;
+#[cfg(CONFIG_NET)]
+pub(super) mod sk;
 pub(super) mod task;
 
 /// `BPF_F_LOCK`.
@@ -179,9 +182,19 @@ pub(super) unsafe trait OwnerKind: Sized {
     /// storage, the one type whose values may hold uptrs).
     const SWAPS_UPTRS: bool = false;
 
-    /// Whether a program may create storage for `owner`: the owner is not being freed, so it
-    /// cannot start going away during the update, and its free will destroy what it creates.
-    fn may_create(owner: &Owner<'_, Self>) -> bool;
+    /// What a program holds on an owner while it creates storage for it or deletes from it, to
+    /// keep the owner from starting to go away meanwhile: a reference for a socket, nothing
+    /// (`()`) for the owners that a test or the helpers' callers keep.
+    type Pin;
+
+    /// Whether a program may create storage for `owner`, and the pin to hold while it does:
+    /// `None` if the owner may be going away already, as its free might then miss what the
+    /// program creates.
+    fn pin_for_create(owner: &Owner<'_, Self>) -> Option<Self::Pin>;
+
+    /// Whether a program may delete `owner`'s element of a map, and the pin to hold while it
+    /// does: `None` fails the delete with `ENOENT`, as for an owner without the element.
+    fn pin_for_delete(owner: &Owner<'_, Self>) -> Option<Self::Pin>;
 }
 
 /// What the system calls' key, a file descriptor, leads to: a reference that keeps an owner of
@@ -294,8 +307,8 @@ impl<'a, K: OwnerKind> Owner<'a, K> {
 
     /// The helpers' get: `bpf_*_storage_get()`. Returns the value of the owner's element of
     /// `smap`; with `BPF_LOCAL_STORAGE_GET_F_CREATE`, creates one (from `value` if not NULL)
-    /// if there is none and the owner is not being freed. NULL for unknown flags, and when
-    /// there is no element or it cannot be created.
+    /// if there is none and the owner can be pinned ([`OwnerKind::pin_for_create`]). NULL for
+    /// unknown flags, and when there is no element or it cannot be created.
     ///
     /// # Safety
     ///
@@ -328,11 +341,14 @@ impl<'a, K: OwnerKind> Owner<'a, K> {
         {
             return selem.data();
         }
-        if flags & GET_F_CREATE == 0 || !K::may_create(&self) {
+        if flags & GET_F_CREATE == 0 {
             return ptr::null_mut();
         }
-        // SAFETY: The owner is not being freed (checked just above), so it does not start going
-        // away during the call; the rest is our contract.
+        let Some(_pin) = K::pin_for_create(&self) else {
+            return ptr::null_mut();
+        };
+        // SAFETY: `_pin` keeps the owner from starting to go away until it is dropped, after the
+        // call; the rest is our contract.
         unsafe { self.update(smap, value, NOEXIST, false) }.map_or(ptr::null_mut(), data)
     }
 
@@ -342,7 +358,7 @@ impl<'a, K: OwnerKind> Owner<'a, K> {
     /// # Safety
     ///
     /// `smap` is a map of `K`'s storage type, and the owner does not start going away during
-    /// the call (the caller holds a reference, or [`OwnerKind::may_create`] said so). `value`
+    /// the call (the caller holds a reference, or a pin of [`OwnerKind::pin_for_create`]). `value`
     /// is NULL or points to the map's `value_size` readable bytes (with `swap_uptrs`,
     /// writable), and is not NULL with `BPF_F_LOCK`.
     #[inline]
@@ -528,8 +544,9 @@ pub(super) unsafe fn helper_get<K: OwnerKind>(
     }
 }
 
-/// The helper `bpf_*_storage_delete()`: deletes `owner`'s element of `map`. Returns 0 or a
-/// negative errno: `EINVAL` for a NULL owner, `ENOENT` if there is no element.
+/// The helper `bpf_*_storage_delete()`: deletes `owner`'s element of `map`, holding the pin of
+/// [`OwnerKind::pin_for_delete`]. Returns 0 or a negative errno: `EINVAL` for a NULL owner,
+/// `ENOENT` if the owner cannot be pinned or has no element.
 ///
 /// # Safety
 ///
@@ -542,7 +559,10 @@ pub(super) unsafe fn helper_delete<K: OwnerKind>(
     // SAFETY: As for `helper_get()`.
     let (smap, owner) = unsafe { (Map::from_raw(map.cast()), Owner::<K>::from_raw(owner)) };
     from_result(|| {
-        owner.ok_or(EINVAL)?.delete(smap)?;
+        let owner = owner.ok_or(EINVAL)?;
+        let _pin = K::pin_for_delete(&owner).ok_or(ENOENT)?;
+        // `_pin` is dropped on return, after the delete.
+        owner.delete(smap)?;
         Ok(0)
     })
 }

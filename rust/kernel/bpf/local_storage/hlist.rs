@@ -166,6 +166,33 @@ pub(super) struct Iter<'g, L: Link> {
     _list: PhantomData<&'g Head<L>>,
 }
 
+impl<'g, L: Link> Iter<'g, L> {
+    /// The rest of a walk that yielded `selem`: the elements after it on its list, read from its
+    /// `next` when they are asked for, as `hlist_for_each_entry_continue_rcu()` does.
+    ///
+    /// `selem` may have been removed from the list since: a removed node keeps its `next`, so
+    /// the walk goes on with the elements that followed it.
+    ///
+    /// # Safety
+    ///
+    /// `selem` was found on a `Head<L>` in an RCU read-side critical section that the current
+    /// CPU is still in for `'g`.
+    #[inline]
+    pub(super) unsafe fn after(selem: Selem<'g>) -> Self {
+        let node = selem.node::<L>();
+        // INVARIANT: The `next` of a node of the list, which the RCU read section keeps allocated
+        // for `'g`, as it keeps the element.
+        // SAFETY: The node is within the element, allocated for `'g` (the safety requirements);
+        // `next` is a pointer member of it, only written with marked stores while RCU walkers can
+        // reach it.
+        let next = unsafe { Atomic::from_ptr(&raw mut (*node).next) };
+        Self {
+            next,
+            _list: PhantomData,
+        }
+    }
+}
+
 impl<'g, L: Link> Iterator for Iter<'g, L> {
     type Item = Selem<'g>;
 

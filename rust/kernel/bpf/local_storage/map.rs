@@ -34,6 +34,10 @@ use crate::{
     hash,
     prelude::*,
     sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         lock::Lock,
         new_rqspinlock_irqsave,
         rcu,
@@ -53,7 +57,7 @@ const CREATE_FLAG_MASK: u32 = bindings::BPF_F_NO_PREALLOC | bindings::BPF_F_CLON
 /// The second bound keeps `elem_size` within its `u16`. Values whose `elem_size` exceeds
 /// `KMALLOC_MAX_CACHE_SIZE` pass this check, but `kmalloc_nolock()` cannot allocate their
 /// elements, so every creation fails with `ENOMEM`.
-const MAX_VALUE_SIZE: u32 = {
+pub(super) const MAX_VALUE_SIZE: u32 = {
     let elem = size_of::<bindings::bpf_local_storage_elem>() as u64;
     let by_kmalloc = bindings::KMALLOC_MAX_SIZE as u64 - bindings::MAX_BPF_STACK as u64 - elem;
     let by_u16 = u16::MAX as u64 - elem;
@@ -172,6 +176,33 @@ impl Map {
         unsafe { bindings::btf_record_has_field(self.record(), field) }
     }
 
+    /// `smap->map.map_flags`: the flags the map was created with (`BPF_F_CLONE`, ...).
+    #[inline]
+    pub(super) fn flags(&self) -> u32 {
+        // SAFETY: Set when the map is created, before anybody else can reach it, and never
+        // changed: a plain read does not race.
+        unsafe { (*self.bpf_map()).map_flags }
+    }
+
+    /// `smap->map.value_size`: the size of a value.
+    #[inline]
+    pub(super) fn value_size(&self) -> u32 {
+        // SAFETY: As for `flags()`.
+        unsafe { (*self.bpf_map()).value_size }
+    }
+
+    /// `smap->map.id`: the map's id, which user space knows it by.
+    ///
+    /// Set before the map can be found through a descriptor, cleared to 0 once the map has no
+    /// reference left, which a caller that found the map through an element may see.
+    #[inline]
+    pub(super) fn id(&self) -> u32 {
+        let map = self.bpf_map();
+        // SAFETY: A `u32` of the valid map. `bpf_map_free_id()` may clear it concurrently with a
+        // plain store: a marked load (`READ_ONCE()`) reads the id or 0.
+        unsafe { Atomic::from_ptr(&raw mut (*map).id) }.load(Relaxed)
+    }
+
     /// The storage type's operations, `smap->map.ops`.
     #[inline]
     pub(super) fn ops(&self) -> &bindings::bpf_map_ops {
@@ -194,9 +225,9 @@ impl Map {
         unsafe { (*self.as_raw()).bucket_log }
     }
 
-    /// `1 << bucket_log`.
+    /// `1 << bucket_log`: the number of buckets.
     #[inline]
-    fn nbuckets(&self) -> usize {
+    pub(super) fn nbuckets(&self) -> usize {
         1usize << self.bucket_log()
     }
 

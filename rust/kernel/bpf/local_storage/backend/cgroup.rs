@@ -42,15 +42,24 @@ unsafe impl OwnerKind for Cgroup {
         Some(unsafe { owner.member(offset_of!(bindings::cgroup, bpf_cgrp_storage)) })
     }
 
+    /// Nothing to hold: a test is enough.
+    type Pin = ();
+
     /// Until `percpu_ref_is_dying(&cgroup->self.refcnt)`: from then on the cgroup is on its way
     /// to its release, which may already have destroyed its storage.
     #[inline]
-    fn may_create(owner: &Owner<'_, Self>) -> bool {
+    fn pin_for_create(owner: &Owner<'_, Self>) -> Option<()> {
         let cgroup = owner.as_ptr();
         let refcnt = crate::ptr::project!(mut cgroup, .self_.refcnt);
         // SAFETY: The reference count of a cgroup that stays allocated during the call (the
         // `Owner` invariant), initialised with it; the test is a load.
-        !unsafe { bindings::percpu_ref_is_dying(refcnt) }
+        (!unsafe { bindings::percpu_ref_is_dying(refcnt) }).then_some(())
+    }
+
+    /// Always: a delete leaves nothing behind for the cgroup's release to miss.
+    #[inline]
+    fn pin_for_delete(_owner: &Owner<'_, Self>) -> Option<()> {
+        Some(())
     }
 }
 

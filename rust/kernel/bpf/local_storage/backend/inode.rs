@@ -56,11 +56,20 @@ unsafe impl OwnerKind for Inode {
         NonNull::new(crate::ptr::project!(mut blob, .storage))
     }
 
-    /// When the inode has the BPF LSM's blob: the helpers are only called where the inode is
-    /// referenced, so it does not go away during the call.
+    /// Nothing to hold: the helpers are only called where the inode is referenced, so it does
+    /// not go away during the call.
+    type Pin = ();
+
+    /// When the inode has the BPF LSM's blob.
     #[inline]
-    fn may_create(owner: &Owner<'_, Self>) -> bool {
-        Self::storage_ptr(owner).is_some()
+    fn pin_for_create(owner: &Owner<'_, Self>) -> Option<()> {
+        Self::storage_ptr(owner).map(|_| ())
+    }
+
+    /// Always: a delete leaves nothing behind for the inode's free to miss.
+    #[inline]
+    fn pin_for_delete(_owner: &Owner<'_, Self>) -> Option<()> {
+        Some(())
     }
 }
 

@@ -46,15 +46,24 @@ unsafe impl OwnerKind for Task {
 
     const SWAPS_UPTRS: bool = true;
 
+    /// Nothing to hold: a test is enough.
+    type Pin = ();
+
     /// While `refcount_read(&task->usage)` is not zero: a task whose count dropped to zero is
     /// being freed, and its free may already have destroyed its storage.
     #[inline]
-    fn may_create(owner: &Owner<'_, Self>) -> bool {
+    fn pin_for_create(owner: &Owner<'_, Self>) -> Option<()> {
         let task = owner.as_ptr();
         let usage = crate::ptr::project!(mut task, .usage);
         // SAFETY: The usage count of a task that stays allocated during the call (the `Owner`
         // invariant), initialised with it and only accessed as a refcount.
-        unsafe { Refcount::from_raw(usage) }.read() != 0
+        (unsafe { Refcount::from_raw(usage) }.read() != 0).then_some(())
+    }
+
+    /// Always: a delete leaves nothing behind for the task's free to miss.
+    #[inline]
+    fn pin_for_delete(_owner: &Owner<'_, Self>) -> Option<()> {
+        Some(())
     }
 }
 
