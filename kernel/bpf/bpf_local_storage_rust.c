@@ -18,37 +18,6 @@
 
 #include "bpf_local_storage_rust.h"
 
-struct bpf_local_storage_elem *
-bpf_selem_alloc(struct bpf_local_storage_map *smap, void *owner,
-		void *value, bool swap_uptrs)
-{
-	return rust_bpf_selem_alloc(smap, owner, value, swap_uptrs);
-}
-
-void bpf_selem_free(struct bpf_local_storage_elem *selem,
-		    bool reuse_now)
-{
-	rust_bpf_selem_free(selem, reuse_now);
-}
-
-void bpf_selem_link_storage_nolock(struct bpf_local_storage *local_storage,
-				   struct bpf_local_storage_elem *selem)
-{
-	rust_bpf_selem_link_storage_nolock(local_storage, selem);
-}
-
-int bpf_selem_link_map(struct bpf_local_storage_map *smap,
-		       struct bpf_local_storage *local_storage,
-		       struct bpf_local_storage_elem *selem)
-{
-	return rust_bpf_selem_link_map(smap, local_storage, selem);
-}
-
-int bpf_selem_unlink(struct bpf_local_storage_elem *selem)
-{
-	return rust_bpf_selem_unlink(selem);
-}
-
 void __bpf_local_storage_insert_cache(struct bpf_local_storage *local_storage,
 				      struct bpf_local_storage_map *smap,
 				      struct bpf_local_storage_elem *selem)
@@ -63,13 +32,6 @@ bpf_local_storage_lookup_slow(struct bpf_local_storage *local_storage,
 {
 	return rust_bpf_local_storage_lookup_slow(local_storage, smap,
 						  cacheit_lockit);
-}
-
-int bpf_local_storage_alloc(void *owner,
-			    struct bpf_local_storage_map *smap,
-			    struct bpf_local_storage_elem *first_selem)
-{
-	return rust_bpf_local_storage_alloc(owner, smap, first_selem);
 }
 
 /*

@@ -49,25 +49,6 @@ u32 rust_bpf_local_storage_destroy(struct bpf_local_storage *local_storage);
 
 void rust_bpf_local_storage_destroy_deferred(struct bpf_local_storage *local_storage);
 
-void rust_bpf_selem_link_storage_nolock(struct bpf_local_storage *local_storage,
-					struct bpf_local_storage_elem *selem);
-
-int rust_bpf_selem_unlink(struct bpf_local_storage_elem *selem);
-
-int rust_bpf_selem_link_map(struct bpf_local_storage_map *smap,
-			    struct bpf_local_storage *local_storage,
-			    struct bpf_local_storage_elem *selem);
-
-struct bpf_local_storage_elem *
-rust_bpf_selem_alloc(struct bpf_local_storage_map *smap, void *owner,
-		     void *value, bool swap_uptrs);
-
-void rust_bpf_selem_free(struct bpf_local_storage_elem *selem, bool reuse_now);
-
-int rust_bpf_local_storage_alloc(void *owner,
-				 struct bpf_local_storage_map *smap,
-				 struct bpf_local_storage_elem *first_selem);
-
 struct bpf_local_storage_data *
 rust_bpf_local_storage_update(void *owner, struct bpf_local_storage_map *smap,
 			      void *value, u64 map_flags, bool swap_uptrs);

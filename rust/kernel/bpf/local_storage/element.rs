@@ -65,11 +65,11 @@ static_assert!(offset_of!(bindings::bpf_local_storage_elem, __bindgen_anon_1) < 
 ///
 /// # Invariants
 ///
-/// `ptr` points to an element allocated by [`NewSelem::alloc`] (the C `bpf_selem_alloc()` is a
-/// wrapper of it) that is not freed during `'a`: the caller owns it, or holds the lock of a list
-/// it is on, or is in an RCU read-side critical section (regular RCU or RCU Tasks Trace) that
-/// began while the element was reachable, every free being deferred by a grace period of both
-/// kinds or of regular RCU after the element became unreachable (see the module docs).
+/// `ptr` points to an element allocated by [`NewSelem::alloc`] that is not freed during `'a`:
+/// the caller owns it, or holds the lock of a list it is on, or is in an RCU read-side critical
+/// section (regular RCU or RCU Tasks Trace) that began while the element was reachable, every
+/// free being deferred by a grace period of both kinds or of regular RCU after the element
+/// became unreachable (see the module docs).
 ///
 /// Whenever it is read during `'a`, a non-NULL `SDATA(selem)->smap` points to a map that stays
 /// alive for `'a`: the holders of elements keep the map alive (the owner's [`MapOwner`], the
@@ -289,7 +289,7 @@ pub(super) unsafe fn kfree_rcu(selem: *mut bindings::bpf_local_storage_elem) {
     }
 }
 
-/// Frees an element: `bpf_selem_free()`.
+/// Frees an element.
 ///
 /// With `reuse_now == false`, after an RCU Tasks Trace grace period, its special fields with it;
 /// with `reuse_now == true`, its special fields now and its memory after a regular RCU grace
@@ -392,26 +392,6 @@ impl<'a> NewSelem<'a> {
         Some(Self { ptr, owner })
     }
 
-    /// Takes over an element allocated by [`NewSelem::alloc`] and given to C by
-    /// [`NewSelem::into_raw`].
-    ///
-    /// # Safety
-    ///
-    /// `ptr` was returned by `into_raw()` of a `NewSelem` of `owner`'s map charged to `owner`,
-    /// is on no list, and the caller gives its ownership and charge to the result.
-    #[inline]
-    pub(super) unsafe fn from_raw(
-        ptr: *mut bindings::bpf_local_storage_elem,
-        owner: MapOwner<'a>,
-    ) -> Self {
-        // INVARIANT: By the safety requirements.
-        Self {
-            // SAFETY: `into_raw()` returns a non-NULL pointer.
-            ptr: unsafe { NonNull::new_unchecked(ptr) },
-            owner,
-        }
-    }
-
     /// The owner.
     #[inline]
     pub(super) fn owner(&self) -> MapOwner<'a> {
@@ -427,13 +407,6 @@ impl<'a> NewSelem<'a> {
             ptr: self.ptr,
             _p: PhantomData,
         }
-    }
-
-    /// Gives the element and its charge up to the C caller of `bpf_selem_alloc()`.
-    #[inline]
-    pub(super) fn into_raw(self) -> *mut bindings::bpf_local_storage_elem {
-        let this = ManuallyDrop::new(self);
-        this.ptr.as_ptr()
     }
 
     /// Gives the element and its charge up to the lists it was linked to, which own it from

@@ -12,11 +12,7 @@
 
 use super::{
     cache_idx::Cache,
-    element::{
-        self,
-        NewSelem,
-        Selem, //
-    },
+    element::Selem,
     map::{
         self,
         Map, //
@@ -26,7 +22,6 @@ use super::{
         OwnerValue, //
     },
     storage::{
-        self,
         Dying,
         Storage, //
     },
@@ -35,8 +30,7 @@ use super::{
 use crate::{
     bindings,
     error::from_result,
-    prelude::*,
-    warn_on_once, //
+    prelude::*, //
 };
 use core::ptr;
 
@@ -202,143 +196,6 @@ unsafe extern "C" fn rust_bpf_local_storage_destroy_deferred(
     // SAFETY: A queued storage stays allocated until the destroy work frees it, or until map
     // free does after the work set `DESTROY_DONE`: after this call. The rest is our contract.
     unsafe { teardown::destroy_deferred(Storage::from_raw(local_storage)) }
-}
-
-/// `bpf_selem_link_storage_nolock()`: adds `selem` to the list of `local_storage` and counts
-/// its `elem_size` in the storage's `mem_charge`.
-///
-/// # Safety
-///
-/// `selem` is an element on no storage list, whose map is alive; the caller holds the lock of
-/// `local_storage`, or `local_storage` is not visible to anybody else yet (socket clone).
-#[export]
-unsafe extern "C" fn rust_bpf_selem_link_storage_nolock(
-    local_storage: *mut bindings::bpf_local_storage,
-    selem: *mut bindings::bpf_local_storage_elem,
-) {
-    // SAFETY: By the safety requirements.
-    let (storage, selem) = unsafe { (Storage::from_raw(local_storage), Selem::from_raw(selem)) };
-    // The element's map is alive (our contract), so map free has not cleared `smap`. Should it
-    // be NULL all the same, link the element anyway, so that both its lists agree, and only get
-    // the charge wrong.
-    let smap = selem.map();
-    warn_on_once!(smap.is_none());
-    // A socket clone links this way, to a storage nobody else can reach yet: it builds no
-    // index; the owner's first update past the cache will.
-    // SAFETY: By the safety requirements.
-    let no_index = unsafe { storage.link_nolock(selem, smap, false) };
-    drop(no_index);
-}
-
-/// `bpf_selem_unlink()`: returns 0 or a negative errno.
-///
-/// # Safety
-///
-/// As for [`element::unlink`].
-#[export]
-unsafe extern "C" fn rust_bpf_selem_unlink(selem: *mut bindings::bpf_local_storage_elem) -> c_int {
-    from_result(|| {
-        // SAFETY: By the safety requirements, `selem` stays allocated during the call, and meets
-        // `unlink()`'s.
-        unsafe { element::unlink(Selem::from_raw(selem)) }?;
-        Ok(0)
-    })
-}
-
-/// `bpf_selem_link_map()`: adds `selem` to the bucket of `local_storage` in `smap`, under the
-/// bucket lock. Returns 0, or `-EDEADLK`/`-ETIMEDOUT` with nothing done.
-///
-/// # Safety
-///
-/// `selem` is an element of the live map `smap`, on no bucket list, that is (or is about to be)
-/// on the list of `local_storage`, and stays allocated while linked.
-#[export]
-unsafe extern "C" fn rust_bpf_selem_link_map(
-    smap: *mut bindings::bpf_local_storage_map,
-    local_storage: *mut bindings::bpf_local_storage,
-    selem: *mut bindings::bpf_local_storage_elem,
-) -> c_int {
-    // SAFETY: By the safety requirements.
-    let (smap, selem) = unsafe { (Map::from_raw(smap), Selem::from_raw(selem)) };
-    from_result(|| {
-        let bucket = smap.bucket(local_storage).lock_irqsave()?;
-        // SAFETY: The element is on no bucket list and its storage hashes to this bucket.
-        unsafe { bucket.link(selem) };
-        Ok(0)
-    })
-}
-
-/// `bpf_selem_alloc()`: returns the element, or NULL.
-///
-/// The caller owns the element and its `elem_size` charge: it frees it with `bpf_selem_free()`
-/// and uncharges it itself if it does not link it.
-///
-/// # Safety
-///
-/// `smap` is a live local storage map, `owner` a live owner of its storage type, `value` NULL or
-/// `value_size` readable (and with `swap_uptrs` writable) bytes. The caller is in an RCU
-/// read-side critical section.
-#[export]
-unsafe extern "C" fn rust_bpf_selem_alloc(
-    smap: *mut bindings::bpf_local_storage_map,
-    owner: *mut c_void,
-    value: *mut c_void,
-    swap_uptrs: bool,
-) -> *mut bindings::bpf_local_storage_elem {
-    // SAFETY: By the safety requirements: a live map, a live owner, a value of the map, in an
-    // RCU read section.
-    let new = unsafe {
-        let owner = MapOwner::new(Map::from_raw(smap), owner);
-        OwnerValue::new(owner, value, swap_uptrs)
-    };
-    match NewSelem::alloc(&new) {
-        Some(selem) => selem.into_raw(),
-        None => ptr::null_mut(),
-    }
-}
-
-/// `bpf_selem_free()`.
-///
-/// # Safety
-///
-/// As for [`element::free`].
-#[export]
-unsafe extern "C" fn rust_bpf_selem_free(
-    selem: *mut bindings::bpf_local_storage_elem,
-    reuse_now: bool,
-) {
-    // SAFETY: By the safety requirements.
-    unsafe { element::free(selem, reuse_now) }
-}
-
-/// `bpf_local_storage_alloc()`: returns 0 or a negative errno.
-///
-/// # Safety
-///
-/// `owner` is a live owner of the storage type of the live map `smap`, and `first_selem` an
-/// element that `bpf_selem_alloc()` returned for them, on no list and owned by the caller. The
-/// caller is in an RCU read-side critical section.
-#[export]
-unsafe extern "C" fn rust_bpf_local_storage_alloc(
-    owner: *mut c_void,
-    smap: *mut bindings::bpf_local_storage_map,
-    first_selem: *mut bindings::bpf_local_storage_elem,
-) -> c_int {
-    // SAFETY: By the safety requirements: a live map and owner, in an RCU read section, and
-    // `first_selem` came from `bpf_selem_alloc()` for them, and is the caller's, which lends it
-    // to us for the call.
-    let first = unsafe {
-        let owner = MapOwner::new(Map::from_raw(smap), owner);
-        NewSelem::from_raw(first_selem, owner)
-    };
-    from_result(|| match storage::alloc(first) {
-        Ok(_) => Ok(0),
-        Err((e, first)) => {
-            // Still the caller's, with its charge.
-            first.into_raw();
-            Err(e)
-        }
-    })
 }
 
 /// `bpf_local_storage_update()`: returns the element's data or an `ERR_PTR()`.
