@@ -19,7 +19,7 @@ CHECK_TORTURE_SECS ?= 10
 S := $(CURDIR)/scripts
 
 .PHONY: check-arm64 all setup tree base-tree kernel baseline selftests demo check check-debug lint \
-	kunit test vm bench profile torture variants parity try-gate clean
+	kunit test vm bench profile torture variants parity clients try-gate clean
 
 all: demo
 
@@ -124,6 +124,11 @@ profile: selftests
 parity: selftests baseline
 	@$(S)/build-selftests.sh $(BASE)
 	@$(S)/parity.sh $(TREE) $(BASE) $(OUT)/parity
+
+# Real clients (clients/, scripts/clients.sh) on our kernel and on the
+# baseline: iproute2's ss dumping socket storage through inet_diag.
+clients: selftests baseline
+	@$(S)/clients.sh $(TREE) $(OUT)/clients $(TREE) $(BASE)
 
 # Each hole the gate closes, shown red on a copy of the tree broken on
 # purpose (patches/test/gate-*.patch).
