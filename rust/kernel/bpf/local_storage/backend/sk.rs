@@ -55,10 +55,7 @@ use crate::{
 };
 use core::{
     marker::PhantomData,
-    mem::{
-        offset_of,
-        ManuallyDrop, //
-    },
+    mem::ManuallyDrop,
     ptr::{
         self,
         NonNull, //
@@ -119,6 +116,9 @@ static_assert!(u16::MAX as u32 - NLA_HDRLEN >= map::MAX_VALUE_SIZE);
 ///
 /// Request and timewait sockets are only a `struct sock_common`, without a storage pointer; the
 /// helpers treat them as no socket ([`full_sock`]), and descriptors only lead to full sockets.
+///
+/// Its members are reached at the offsets C computes (`bindings::SOCK_*_OFFSET`), not through
+/// bindgen's `struct sock`, whose layout is not C's in every configuration.
 pub(super) struct Sock;
 
 // SAFETY: `&sk->sk_bpf_storage` is the socket's storage pointer, the one `bpf_sk_storage_ptr()`
@@ -128,8 +128,8 @@ unsafe impl OwnerKind for Sock {
 
     #[inline]
     fn storage_ptr(owner: &Owner<'_, Self>) -> Option<NonNull<*mut bindings::bpf_local_storage>> {
-        // SAFETY: `sk_bpf_storage` is a member of `struct sock`.
-        Some(unsafe { owner.member(offset_of!(bindings::sock, sk_bpf_storage)) })
+        // SAFETY: The offset of `sk_bpf_storage` in `struct sock`.
+        Some(unsafe { owner.member(bindings::SOCK_BPF_STORAGE_OFFSET) })
     }
 
     /// A reference to the socket.
@@ -154,21 +154,22 @@ impl<'a> Owner<'a, Sock> {
     /// `&sk->sk_refcnt`: the socket's reference count.
     #[inline]
     fn refcnt(&self) -> &'a Refcount {
-        let sk = self.as_ptr();
-        let refcnt = crate::ptr::project!(mut sk, .__sk_common.skc_refcnt);
+        // SAFETY: The offset of `sk_refcnt` in `struct sock`.
+        let refcnt = unsafe { self.member(bindings::SOCK_REFCNT_OFFSET) };
         // SAFETY: The reference count of a socket that stays allocated for `'a` (the `Owner`
         // invariant), initialised with it and only accessed as a refcount.
-        unsafe { Refcount::from_raw(refcnt) }
+        unsafe { Refcount::from_raw(refcnt.as_ptr()) }
     }
 
     /// `&sk->sk_omem_alloc`: the socket's option memory, which its storage is charged to.
     #[inline]
     fn omem_alloc(&self) -> &'a Atomic<i32> {
-        let sk = self.as_ptr();
-        let omem = crate::ptr::project!(mut sk, .sk_omem_alloc.counter);
+        // SAFETY: The offset of `sk_omem_alloc` in `struct sock`, an `atomic_t`, whose counter
+        // is its one member.
+        let omem = unsafe { self.member::<i32>(bindings::SOCK_OMEM_ALLOC_OFFSET) };
         // SAFETY: The counter of an `atomic_t` of a socket that stays allocated for `'a` (the
         // `Owner` invariant), only accessed atomically.
-        unsafe { Atomic::from_ptr(omem) }
+        unsafe { Atomic::from_ptr(omem.as_ptr()) }
     }
 
     /// `READ_ONCE(sock_net(sk)->core.sysctl_optmem_max)`: the limit of the socket's option
@@ -177,7 +178,8 @@ impl<'a> Owner<'a, Sock> {
     fn optmem_max(&self) -> c_int {
         // SAFETY: A socket that stays allocated during the call (the `Owner` invariant).
         let net = unsafe { bindings::sock_net(self.as_ptr()) };
-        let max = crate::ptr::project!(mut net, .core.sysctl_optmem_max);
+        // SAFETY: `net.core.sysctl_optmem_max`, at its offset, within the namespace.
+        let max = unsafe { net.byte_add(bindings::NET_OPTMEM_MAX_OFFSET) }.cast::<c_int>();
         // SAFETY: An `int` of the socket's namespace, which outlives its sockets. The sysctl
         // handler may write it at any time: a marked load, as `READ_ONCE()`.
         unsafe { Atomic::from_ptr(max) }.load(Relaxed)
@@ -775,8 +777,14 @@ impl<'a> Reply<'a> {
     /// `skb->len`: the length of the reply so far.
     #[inline]
     fn len(&self) -> c_uint {
-        // SAFETY: A valid skb that only we change (type invariant).
-        unsafe { (*self.as_ptr()).len }
+        // SAFETY: `skb->len`, at its offset, of a valid skb that only we change (type
+        // invariant).
+        unsafe {
+            self.as_ptr()
+                .byte_add(bindings::SK_BUFF_LEN_OFFSET)
+                .cast::<c_uint>()
+                .read()
+        }
     }
 
     /// Starts a nest of type `attrtype` (`nla_nest_start()`); `None` if it does not fit.
