@@ -50,26 +50,13 @@ use core::{
     },
 };
 
-/// Defines a storage type's `#[export]`s, the `rust_bpf_<name>_storage_*()` functions of
-/// `kernel/bpf/bpf_local_storage_rust.h`: its owners' free, its map's system-call operations and
-/// its two helpers, over [`free`], [`lookup_elem`], [`update_elem`], [`delete_elem`],
-/// [`helper_get`] and [`helper_delete`] for its [`OwnerKind`] and [`KeyRef`].
-macro_rules! export_storage_type {
-    ($name:ident, $kind:ty, $key:ty) => {
+/// Defines a storage type's map system-call operations, the `rust_bpf_<name>_storage_*_elem()`
+/// functions of `kernel/bpf/bpf_local_storage_rust.h`, over [`lookup_elem`], [`update_elem`] and
+/// [`delete_elem`] for its [`KeyRef`]: part of `export_storage_type!`, and all of them that
+/// socket storage, whose helpers and free differ, shares.
+macro_rules! export_storage_syscalls {
+    ($name:ident, $key:ty) => {
         ::kernel::macros::paste! {
-            /// The owners' free (`bpf_*_storage_free()`).
-            ///
-            /// # Safety
-            ///
-            /// As for [`free`](super::free).
-            #[export]
-            unsafe extern "C" fn [<rust_bpf_ $name _storage_free>](
-                owner: *mut <$kind as super::OwnerKind>::Raw,
-            ) {
-                // SAFETY: Our contract is `free()`'s.
-                unsafe { super::free::<$kind>(owner) };
-            }
-
             /// The map's `map_lookup_elem`.
             ///
             /// # Safety
@@ -113,6 +100,31 @@ macro_rules! export_storage_type {
                 // SAFETY: Our contract is `delete_elem()`'s.
                 unsafe { super::delete_elem::<$key>(map, key) }
             }
+        }
+    };
+}
+
+/// Defines a storage type's `#[export]`s, the `rust_bpf_<name>_storage_*()` functions of
+/// `kernel/bpf/bpf_local_storage_rust.h`: its owners' free, its map's system-call operations and
+/// its two helpers, over [`free`], [`lookup_elem`], [`update_elem`], [`delete_elem`],
+/// [`helper_get`] and [`helper_delete`] for its [`OwnerKind`] and [`KeyRef`].
+macro_rules! export_storage_type {
+    ($name:ident, $kind:ty, $key:ty) => {
+        ::kernel::macros::paste! {
+            /// The owners' free (`bpf_*_storage_free()`).
+            ///
+            /// # Safety
+            ///
+            /// As for [`free`](super::free).
+            #[export]
+            unsafe extern "C" fn [<rust_bpf_ $name _storage_free>](
+                owner: *mut <$kind as super::OwnerKind>::Raw,
+            ) {
+                // SAFETY: Our contract is `free()`'s.
+                unsafe { super::free::<$kind>(owner) };
+            }
+
+            export_storage_syscalls!($name, $key);
 
             /// The helper `bpf_*_storage_get()`.
             ///

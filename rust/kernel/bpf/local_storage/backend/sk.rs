@@ -413,49 +413,7 @@ unsafe extern "C" fn rust_bpf_sk_storage_free(sk: *mut bindings::sock) {
     }
 }
 
-/// `bpf_fd_sk_storage_lookup_elem()`, the map's `map_lookup_elem`.
-///
-/// # Safety
-///
-/// As for [`super::lookup_elem`].
-#[export]
-unsafe extern "C" fn rust_bpf_sk_storage_lookup_elem(
-    map: *mut bindings::bpf_map,
-    key: *mut c_void,
-) -> *mut c_void {
-    // SAFETY: Our contract is `lookup_elem()`'s.
-    unsafe { super::lookup_elem::<SocketRef>(map, key) }
-}
-
-/// `bpf_fd_sk_storage_update_elem()`, the map's `map_update_elem`.
-///
-/// # Safety
-///
-/// As for [`super::update_elem`].
-#[export]
-unsafe extern "C" fn rust_bpf_sk_storage_update_elem(
-    map: *mut bindings::bpf_map,
-    key: *mut c_void,
-    value: *mut c_void,
-    map_flags: u64,
-) -> c_long {
-    // SAFETY: Our contract is `update_elem()`'s.
-    unsafe { super::update_elem::<SocketRef>(map, key, value, map_flags) }
-}
-
-/// `bpf_fd_sk_storage_delete_elem()`, the map's `map_delete_elem`.
-///
-/// # Safety
-///
-/// As for [`super::delete_elem`].
-#[export]
-unsafe extern "C" fn rust_bpf_sk_storage_delete_elem(
-    map: *mut bindings::bpf_map,
-    key: *mut c_void,
-) -> c_long {
-    // SAFETY: Our contract is `delete_elem()`'s.
-    unsafe { super::delete_elem::<SocketRef>(map, key) }
-}
+export_storage_syscalls!(sk, SocketRef);
 
 /// The helper `bpf_sk_storage_get()`, and `bpf_sk_storage_get_tracing()` once its C shell has
 /// checked the context. NULL for a socket that is not a full one, as for no socket.
