@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Fault injection for the locks of the BPF local storage teardown.
+ * Fault injection for the BPF local storage.
  *
  * Owner destroy and map free must not fail, yet every lock they take is an
  * rqspinlock whose acquisition can fail. Real failures there are rare (a
@@ -19,6 +19,15 @@
  * set to rqspinlock's timeout (RES_DEF_TIMEOUT, 250000), each injected
  * failure costs what a real timeout of the teardown's irqsave locks does:
  * that long with interrupts off.
+ *
+ * A fifth attribute fails allocations:
+ *
+ *   /sys/kernel/debug/fail_bpf_local_storage/alloc/
+ *
+ * Elements, storages and indexes come from kmalloc_nolock(), which calls
+ * neither failslab nor fail_page_alloc, so without it the error paths of a
+ * create or an update that runs out of memory could not be reached. A
+ * thread's fail-nth (/proc/thread-self/fail-nth) counts it too.
  */
 
 #include <linux/debugfs.h>
@@ -34,6 +43,7 @@ static DECLARE_FAULT_ATTR(fail_destroy_bucket);
 static DECLARE_FAULT_ATTR(fail_destroy_storage);
 static DECLARE_FAULT_ATTR(fail_map_free_bucket);
 static DECLARE_FAULT_ATTR(fail_map_free_storage);
+DECLARE_FAULT_ATTR(bpf_local_storage_fail_alloc_attr);
 
 struct fault_attr *const bpf_local_storage_fail_attrs[] = {
 	[BPF_LOCAL_STORAGE_FAIL_DESTROY_BUCKET] = &fail_destroy_bucket,
@@ -92,6 +102,12 @@ static int __init fail_bpf_local_storage_debugfs(void)
 			debugfs_remove_recursive(dir);
 			return PTR_ERR(attr_dir);
 		}
+	}
+	attr_dir = fault_create_debugfs_attr("alloc", dir,
+					     &bpf_local_storage_fail_alloc_attr);
+	if (IS_ERR(attr_dir)) {
+		debugfs_remove_recursive(dir);
+		return PTR_ERR(attr_dir);
 	}
 	return 0;
 }

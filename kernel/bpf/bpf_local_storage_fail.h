@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Lock fault injection for the BPF local storage teardown, shared by the C
- * (bpf_local_storage.c) and the Rust (rust/kernel/bpf/local_storage/teardown/)
+ * Fault injection for the BPF local storage (the teardown's locks, the
+ * allocations of elements, storages and indexes), shared by the C
+ * (bpf_local_storage.c) and the Rust (rust/kernel/bpf/local_storage/)
  * implementations: see bpf_local_storage_fail.c.
  */
 #ifndef __KERNEL_BPF_LOCAL_STORAGE_FAIL_H
@@ -19,8 +20,9 @@ enum bpf_local_storage_fail_lock {
 	BPF_LOCAL_STORAGE_FAIL_MAP_FREE_STORAGE,
 };
 
-#ifdef CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK
+#ifdef CONFIG_FAIL_BPF_LOCAL_STORAGE
 extern struct fault_attr *const bpf_local_storage_fail_attrs[];
+extern struct fault_attr bpf_local_storage_fail_alloc_attr;
 
 void bpf_local_storage_lock_fault(enum bpf_local_storage_fail_lock lock);
 
@@ -48,9 +50,30 @@ bpf_local_storage_should_fail_lock(enum bpf_local_storage_fail_lock lock)
 	bpf_local_storage_lock_fault(lock);
 	return true;
 }
+
+/*
+ * Whether the allocation of @size bytes for an element, a storage or an
+ * index fails. They come from kmalloc_nolock(), which failslab does not
+ * reach (its hook may take locks), so they have an attribute of their own;
+ * a thread's fail-nth counts it as it counts failslab's.
+ */
+static inline bool bpf_local_storage_should_fail_alloc(size_t size)
+{
+	struct fault_attr *attr = &bpf_local_storage_fail_alloc_attr;
+
+	if (likely(!READ_ONCE(attr->probability) &&
+		   !READ_ONCE(current->fail_nth)))
+		return false;
+	return should_fail(attr, size);
+}
 #else
 static inline bool
 bpf_local_storage_should_fail_lock(enum bpf_local_storage_fail_lock lock)
+{
+	return false;
+}
+
+static inline bool bpf_local_storage_should_fail_alloc(size_t size)
 {
 	return false;
 }

@@ -132,10 +132,17 @@ impl Map {
     /// `bpf_map_kmalloc_nolock(&smap->map, size, __GFP_ZERO, NUMA_NO_NODE)`: zeroed memory
     /// charged to the map's memory cgroup, from any context (NMI included), or NULL. Freed with
     /// `kfree()`, at most `KMALLOC_MAX_CACHE_SIZE` bytes.
+    ///
+    /// Every element, storage and index comes from here, so the allocation fault attribute
+    /// (`CONFIG_FAIL_BPF_LOCAL_STORAGE`) is asked here: failslab does not reach
+    /// `kmalloc_nolock()`.
     #[inline]
     pub(super) fn alloc_zeroed(&self, size: usize) -> *mut c_void {
-        // SAFETY: `smap->map` is a valid map.
+        // SAFETY: The fault check may run in any context; `smap->map` is a valid map.
         unsafe {
+            if bindings::bpf_local_storage_should_fail_alloc(size) {
+                return ptr::null_mut();
+            }
             bindings::bpf_map_kmalloc_nolock(
                 self.bpf_map(),
                 size,

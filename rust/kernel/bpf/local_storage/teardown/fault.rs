@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Lock fault injection for the teardown (`CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK`).
+//! Lock fault injection for the teardown (`CONFIG_FAIL_BPF_LOCAL_STORAGE`).
 //!
 //! The teardown's lock failures are rare in practice, but they decide whether anything leaks. With
 //! the option on, the attributes under `/sys/kernel/debug/fail_bpf_local_storage/` (one per side
@@ -18,7 +18,7 @@ use crate::prelude::*;
 
 /// Fails with `ETIMEDOUT` when fault injection says the next acquisition of `lock` by `side`
 /// fails. The destroy work shares destroy's attributes: it is destroy's continuation.
-#[cfg(CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK)]
+#[cfg(CONFIG_FAIL_BPF_LOCAL_STORAGE)]
 pub(super) fn injected_failure(side: Side, lock: LockKind) -> Result {
     use crate::bindings;
 
@@ -46,7 +46,7 @@ pub(super) fn injected_failure(side: Side, lock: LockKind) -> Result {
 }
 
 /// Without fault injection, no acquisition fails before it is tried.
-#[cfg(not(CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK))]
+#[cfg(not(CONFIG_FAIL_BPF_LOCAL_STORAGE))]
 #[inline(always)]
 pub(super) fn injected_failure(_side: Side, _lock: LockKind) -> Result {
     Ok(())

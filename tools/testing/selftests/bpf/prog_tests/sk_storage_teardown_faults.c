@@ -2,7 +2,7 @@
 /*
  * The two teardowns of local storage, owner destroy and map free, must not
  * fail, yet every lock they take is an rqspinlock whose acquisition can.
- * Here the kernel's fault injection (CONFIG_FAIL_BPF_LOCAL_STORAGE_LOCK,
+ * Here the kernel's fault injection (CONFIG_FAIL_BPF_LOCAL_STORAGE,
  * /sys/kernel/debug/fail_bpf_local_storage/) fails each of their four lock
  * acquisitions in turn, on a socket with an element in each of two socket
  * storage maps, and the test checks that nothing leaked:
