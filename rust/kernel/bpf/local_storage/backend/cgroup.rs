@@ -24,7 +24,6 @@ use crate::{
 };
 use core::{
     marker::PhantomData,
-    mem::offset_of,
     ptr::NonNull, //
 };
 
@@ -33,13 +32,16 @@ pub(super) struct Cgroup;
 
 // SAFETY: `&cgroup->bpf_cgrp_storage` is the cgroup's storage pointer, the one
 // `cgroup_storage_ptr()` returns.
+//
+// The members of `struct cgroup` are reached at the offsets C computes
+// (`bindings::CGROUP_*_OFFSET`), which do not depend on bindgen laying the struct out as C does.
 unsafe impl OwnerKind for Cgroup {
     type Raw = bindings::cgroup;
 
     #[inline]
     fn storage_ptr(owner: &Owner<'_, Self>) -> Option<NonNull<*mut bindings::bpf_local_storage>> {
-        // SAFETY: `bpf_cgrp_storage` is a member of `struct cgroup`.
-        Some(unsafe { owner.member(offset_of!(bindings::cgroup, bpf_cgrp_storage)) })
+        // SAFETY: The offset of `bpf_cgrp_storage` in `struct cgroup`.
+        Some(unsafe { owner.member(bindings::CGROUP_BPF_STORAGE_OFFSET) })
     }
 
     /// Nothing to hold: a test is enough.
@@ -49,11 +51,11 @@ unsafe impl OwnerKind for Cgroup {
     /// to its release, which may already have destroyed its storage.
     #[inline]
     fn pin_for_create(owner: &Owner<'_, Self>) -> Option<()> {
-        let cgroup = owner.as_ptr();
-        let refcnt = crate::ptr::project!(mut cgroup, .self_.refcnt);
+        // SAFETY: The offset of `self.refcnt` in `struct cgroup`.
+        let refcnt = unsafe { owner.member(bindings::CGROUP_REFCNT_OFFSET) };
         // SAFETY: The reference count of a cgroup that stays allocated during the call (the
         // `Owner` invariant), initialised with it; the test is a load.
-        (!unsafe { bindings::percpu_ref_is_dying(refcnt) }).then_some(())
+        (!unsafe { bindings::percpu_ref_is_dying(refcnt.as_ptr()) }).then_some(())
     }
 
     /// Always: a delete leaves nothing behind for the cgroup's release to miss.

@@ -97,10 +97,14 @@ impl KeyRef for FileRef {
     /// `file_inode()`.
     #[inline]
     unsafe fn owner(&self) -> Result<Owner<'_, Inode>> {
-        let file = self.0.as_ptr();
         // SAFETY: Our reference keeps the file, and its inode, while `self` is borrowed;
-        // `f_inode` does not change in a file's life.
-        let inode = unsafe { (*file).f_inode };
+        // `f_inode`, at the offset C computes, does not change in a file's life.
+        let inode = unsafe {
+            self.0
+                .byte_add(bindings::FILE_INODE_OFFSET)
+                .cast::<*mut bindings::inode>()
+                .read()
+        };
         // INVARIANT: As above; the caller is in an RCU read section.
         Ok(Owner {
             ptr: NonNull::new(inode).ok_or(EBADF)?,

@@ -25,23 +25,23 @@ use crate::{
     prelude::*,
     sync::Refcount, //
 };
-use core::{
-    mem::offset_of,
-    ptr::NonNull, //
-};
+use core::ptr::NonNull;
 
 /// The owners of task storage, `struct task_struct`.
 pub(super) struct Task;
 
 // SAFETY: `&task->bpf_storage` is the task's storage pointer, the one `task_storage_ptr()`
 // returns.
+//
+// The members of `struct task_struct` are reached at the offsets C computes
+// (`bindings::TASK_*_OFFSET`), which do not depend on bindgen laying the struct out as C does.
 unsafe impl OwnerKind for Task {
     type Raw = bindings::task_struct;
 
     #[inline]
     fn storage_ptr(owner: &Owner<'_, Self>) -> Option<NonNull<*mut bindings::bpf_local_storage>> {
-        // SAFETY: `bpf_storage` is a member of `struct task_struct`.
-        Some(unsafe { owner.member(offset_of!(bindings::task_struct, bpf_storage)) })
+        // SAFETY: The offset of `bpf_storage` in `struct task_struct`.
+        Some(unsafe { owner.member(bindings::TASK_BPF_STORAGE_OFFSET) })
     }
 
     const SWAPS_UPTRS: bool = true;
@@ -53,11 +53,11 @@ unsafe impl OwnerKind for Task {
     /// being freed, and its free may already have destroyed its storage.
     #[inline]
     fn pin_for_create(owner: &Owner<'_, Self>) -> Option<()> {
-        let task = owner.as_ptr();
-        let usage = crate::ptr::project!(mut task, .usage);
+        // SAFETY: The offset of `usage` in `struct task_struct`.
+        let usage = unsafe { owner.member(bindings::TASK_USAGE_OFFSET) };
         // SAFETY: The usage count of a task that stays allocated during the call (the `Owner`
         // invariant), initialised with it and only accessed as a refcount.
-        (unsafe { Refcount::from_raw(usage) }.read() != 0).then_some(())
+        (unsafe { Refcount::from_raw(usage.as_ptr()) }.read() != 0).then_some(())
     }
 
     /// Always: a delete leaves nothing behind for the task's free to miss.
