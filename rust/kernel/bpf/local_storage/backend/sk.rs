@@ -1092,9 +1092,9 @@ unsafe extern "C" fn rust_bpf_sk_storage_diag_put(
 /// The last walk of the iterator ([`find_next`]) returned an element, and its section has not
 /// been left: this is the one call that leaves it.
 unsafe fn leave_held_section() {
-    // SAFETY: The walk entered the section with an `rcu::Guard` that it did not drop (our
-    // contract): the RCU read lock is held, and this releases it in the guard's place.
-    unsafe { bindings::rcu_read_unlock() };
+    // SAFETY: The walk kept the guard of its section held (our contract), and this is the one
+    // call that takes it back.
+    drop(unsafe { rcu::Guard::from_kept() });
 }
 
 /// Finds the next element of the iterator's map that has a storage, after `prev` if it is not
@@ -1151,19 +1151,26 @@ unsafe fn find_next(
     }
 
     for (i, bucket) in smap.buckets().enumerate().skip(bucket_id) {
-        // Kept held past the return if an element is found: not dropped then.
-        let rcu = ManuallyDrop::new(rcu::Guard::new());
-        for (count, selem) in bucket.list().iter(&rcu).enumerate() {
+        let rcu = rcu::Guard::new();
+        let found = bucket
+            .list()
+            .iter(&rcu)
+            .enumerate()
             // CAST: `unsigned int` to `usize`, lossless.
-            if !selem.local_storage().is_null() && count >= skip_elems as usize {
-                // CAST: Below `n_buckets`, an `unsigned int` in C; a position in a bucket, as C
-                // counts it.
-                info.bucket_id = i as c_uint;
-                info.skip_elems = count as c_uint;
-                return selem.as_raw();
-            }
+            .find(|(count, selem)| {
+                !selem.local_storage().is_null() && *count >= skip_elems as usize
+            })
+            .map(|(count, selem)| (count, selem.as_raw()));
+        if let Some((count, selem)) = found {
+            // The element is the caller's until the next walk or `stop` leaves the section.
+            rcu.keep_held();
+            // CAST: Below `n_buckets`, an `unsigned int` in C; a position in a bucket, as C
+            // counts it.
+            info.bucket_id = i as c_uint;
+            info.skip_elems = count as c_uint;
+            return selem;
         }
-        drop(ManuallyDrop::into_inner(rcu));
+        drop(rcu);
         skip_elems = 0;
     }
 
