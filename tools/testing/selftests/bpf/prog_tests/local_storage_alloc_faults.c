@@ -42,6 +42,7 @@
 #include <test_progs.h>
 #include "cgroup_helpers.h"
 #include "task_local_storage_helpers.h"
+#include "local_storage_test_helpers.h"
 #include "local_storage_alloc_faults.skel.h"
 
 #ifndef PIDFD_THREAD
@@ -172,73 +173,10 @@ static int fail_nth_left(int fd)
 	return atoi(buf);
 }
 
-/*
- * What the kernel logs when something went wrong: a WARN, a BUG (KASAN's
- * among them), UBSAN, or a leak (kmemleak's report, or kmemleak giving up
- * because it could not allocate its own object).
- */
-static const char *const splats[] = { "WARNING:", "BUG:", "UBSAN:", "leak" };
-
-/* Opens /dev/kmsg past its current records: kmsg_check() reads the later ones. */
-static int kmsg_open(void)
-{
-	int fd;
-
-	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
-/* Fails the subtest on every record since kmsg_open() that reports a splat. */
-static void kmsg_check(int fd)
-{
-	char rec[8192], *msg;
-	unsigned int i;
-	ssize_t n;
-	int err;
-
-	for (;;) {
-		/* One record per read(), EAGAIN after the last one. */
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EPIPE) {
-			/* Overwritten before they were read: any of them may have been a splat. */
-			PRINT_FAIL("kernel log records were lost\n");
-			continue;
-		}
-		if (n <= 0)
-			break;
-		rec[n] = '\0';
-		/* "prio,seq,usec,flags;text\n", then " KEY=value" lines. */
-		msg = strchr(rec, ';');
-		msg = msg ? msg + 1 : rec;
-		msg[strcspn(msg, "\n")] = '\0';
-		for (i = 0; i < ARRAY_SIZE(splats); i++) {
-			if (strstr(msg, splats[i])) {
-				PRINT_FAIL("kernel log: %s\n", msg);
-				break;
-			}
-		}
-	}
-	err = n < 0 ? errno : 0;
-	ASSERT_EQ(err, EAGAIN, "read /dev/kmsg to its end");
-}
-
 /* A socket's option memory (sk_omem_alloc); 0 for the other owners. */
 static int optmem(const struct owner *o)
 {
-	__u32 mem[SK_MEMINFO_VARS] = {};
-	socklen_t len = sizeof(mem);
-
-	if (o->type != BPF_MAP_TYPE_SK_STORAGE)
-		return 0;
-	if (getsockopt(o->key, SOL_SOCKET, SO_MEMINFO, mem, &len))
-		return -errno;
-	return mem[SK_MEMINFO_OPTMEM];
+	return o->type == BPF_MAP_TYPE_SK_STORAGE ? sk_optmem(o->key) : 0;
 }
 
 /* The value of the owner's element of @map, or -errno (-ENOENT: none). */

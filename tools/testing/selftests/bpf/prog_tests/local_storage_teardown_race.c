@@ -69,6 +69,7 @@
 #include <test_progs.h>
 #include "cgroup_helpers.h"
 #include "task_local_storage_helpers.h"
+#include "local_storage_test_helpers.h"
 #include "local_storage_teardown_race.skel.h"
 
 #define NR_ROUNDS	32
@@ -407,16 +408,6 @@ static void inode_cleanup(struct race *r)
 }
 
 /* sk: sockets, whose destroy the fexit program on bpf_sk_storage_free() sees */
-
-static int optmem(int sk)
-{
-	__u32 mem[SK_MEMINFO_VARS] = {};
-	socklen_t len = sizeof(mem);
-
-	if (getsockopt(sk, SOL_SOCKET, SO_MEMINFO, mem, &len))
-		return -errno;
-	return mem[SK_MEMINFO_OPTMEM];
-}
 
 /* Makes the fexit program count the socket's free. */
 static int watch_socket(struct race *r, int sk)
@@ -811,7 +802,7 @@ static int keep(struct race *r)
 	if (err || r->kind->type != BPF_MAP_TYPE_SK_STORAGE)
 		return err;
 	for (i = 0; i < NR_SURVIVORS; i++) {
-		r->survivor_omem[i] = optmem(r->survivors[i]);
+		r->survivor_omem[i] = sk_optmem(r->survivors[i]);
 		if (r->survivor_omem[i] < 0)
 			return r->survivor_omem[i];
 	}
@@ -894,9 +885,9 @@ static void run(const struct kind *kind)
 		 * Map free uncharged the elements of the round maps, and the bare
 		 * survivor's storage each time it took its last element.
 		 */
-		ASSERT_EQ(optmem(r.survivors[BARE]), r.survivor_omem[BARE],
+		ASSERT_EQ(sk_optmem(r.survivors[BARE]), r.survivor_omem[BARE],
 			  "bare survivor optmem");
-		ASSERT_EQ(optmem(r.survivors[KEPT]), r.survivor_omem[KEPT],
+		ASSERT_EQ(sk_optmem(r.survivors[KEPT]), r.survivor_omem[KEPT],
 			  "kept survivor optmem");
 		/*
 		 * The kept survivor's destroy meets the keeper map's element, and

@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <linux/sock_diag.h>
 #include <test_progs.h>
+#include "local_storage_test_helpers.h"
 #include "sk_storage_teardown_faults.skel.h"
 
 #define FAIL_DIR "/sys/kernel/debug/fail_bpf_local_storage"
@@ -113,76 +114,6 @@ static int wait_count(int *count, int want)
 	return *count;
 }
 
-/*
- * What the kernel logs when something went wrong: a WARN (among them the
- * teardown's WARN_ON_ONCE() when it gives up on a lock and leaks, which adds
- * no message of its own: "WARNING: <file>:<line> at <function>, CPU#<n>:
- * <comm>/<pid>", the file being kernel/bpf/bpf_local_storage.c or
- * rust/kernel/bpf/local_storage/teardown.rs), a BUG (KASAN's
- * "BUG: KASAN: ..." among them), UBSAN, or a leak (kmemleak's "... new
- * suspected memory leaks").
- */
-static const char *const splats[] = { "WARNING:", "BUG:", "UBSAN:", "leak" };
-
-/* Opens /dev/kmsg past its current records: kmsg_check() reads the later ones. */
-static int kmsg_open(void)
-{
-	int fd;
-
-	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
-/* Fails the subtest on every record since kmsg_open() that reports a splat. */
-static void kmsg_check(int fd)
-{
-	char rec[8192], *msg;
-	unsigned int i;
-	ssize_t n;
-	int err;
-
-	for (;;) {
-		/* One record per read(), EAGAIN after the last one. */
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EPIPE) {
-			/* Overwritten before they were read: any of them may have been a splat. */
-			PRINT_FAIL("kernel log records were lost\n");
-			continue;
-		}
-		if (n <= 0)
-			break;
-		rec[n] = '\0';
-		/* "prio,seq,usec,flags;text\n", then " KEY=value" lines. */
-		msg = strchr(rec, ';');
-		msg = msg ? msg + 1 : rec;
-		msg[strcspn(msg, "\n")] = '\0';
-		for (i = 0; i < ARRAY_SIZE(splats); i++) {
-			if (strstr(msg, splats[i])) {
-				PRINT_FAIL("kernel log: %s\n", msg);
-				break;
-			}
-		}
-	}
-	err = n < 0 ? errno : 0;
-	ASSERT_EQ(err, EAGAIN, "read /dev/kmsg to its end");
-}
-
-static int optmem(int sk)
-{
-	__u32 mem[SK_MEMINFO_VARS] = {};
-	socklen_t len = sizeof(mem);
-
-	if (getsockopt(sk, SOL_SOCKET, SO_MEMINFO, mem, &len))
-		return -errno;
-	return mem[SK_MEMINFO_OPTMEM];
-}
-
 static __u32 map_id(const struct bpf_map *map)
 {
 	struct bpf_map_info info = {};
@@ -261,7 +192,7 @@ static bool setup(struct fixture *f)
 		       "SO_COOKIE"))
 		return false;
 
-	f->omem_before = optmem(f->sk);
+	f->omem_before = sk_optmem(f->sk);
 	if (!ASSERT_GE(f->omem_before, 0, "optmem before"))
 		return false;
 	if (!ASSERT_OK(bpf_map_update_elem(bpf_map__fd(f->maps->maps.sk_map_a),
@@ -273,7 +204,7 @@ static bool setup(struct fixture *f)
 	if (!ASSERT_NEQ(f->bss->elem_sdata[0], 0, "element a seen") ||
 	    !ASSERT_NEQ(f->bss->elem_sdata[1], 0, "element b seen"))
 		return false;
-	return ASSERT_GT(optmem(f->sk), f->omem_before, "optmem charged");
+	return ASSERT_GT(sk_optmem(f->sk), f->omem_before, "optmem charged");
 }
 
 /* Checks that @want of the elements were freed, waiting for them. */
@@ -332,7 +263,7 @@ static void map_free_first(const char *lock, long times, bool retried)
 	check_freed(&f, retried ? NR_ELEMS : 0, "elements freed by map free");
 	if (retried) {
 		for (ms = 0; ms < WAIT_MS; ms += 10) {
-			omem = optmem(f.sk);
+			omem = sk_optmem(f.sk);
 			if (omem == f.omem_before)
 				break;
 			usleep(10000);
