@@ -144,12 +144,12 @@ __rust_helper struct bpf_storage_blob *rust_helper_bpf_inode(const struct inode 
 }
 #endif
 
+#ifdef CONFIG_FAIL_BPF_LOCAL_STORAGE
 __rust_helper bool rust_helper_bpf_local_storage_should_fail_alloc(size_t size)
 {
 	return bpf_local_storage_should_fail_alloc(size);
 }
 
-#ifdef CONFIG_FAIL_BPF_LOCAL_STORAGE
 __rust_helper bool
 rust_helper_bpf_local_storage_should_fail_lock(enum bpf_local_storage_fail_lock lock)
 {

@@ -138,11 +138,14 @@ impl Map {
     /// `kmalloc_nolock()`.
     #[inline]
     pub(super) fn alloc_zeroed(&self, size: usize) -> *mut c_void {
-        // SAFETY: The fault check may run in any context; `smap->map` is a valid map.
+        // Compiled out without the option: no call on the allocation path of production kernels.
+        #[cfg(CONFIG_FAIL_BPF_LOCAL_STORAGE)]
+        // SAFETY: The fault check may run in any context.
+        if unsafe { bindings::bpf_local_storage_should_fail_alloc(size) } {
+            return ptr::null_mut();
+        }
+        // SAFETY: `smap->map` is a valid map.
         unsafe {
-            if bindings::bpf_local_storage_should_fail_alloc(size) {
-                return ptr::null_mut();
-            }
             bindings::bpf_map_kmalloc_nolock(
                 self.bpf_map(),
                 size,
