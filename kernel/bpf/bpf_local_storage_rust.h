@@ -57,7 +57,8 @@ rust_bpf_local_storage_update(void *owner, struct bpf_local_storage_map *smap,
  * The storage types in Rust, rust/kernel/bpf/local_storage/backend/, for
  * their C files (bpf_cgrp_storage_rust.c, ...): the free function, the map
  * operations and the helpers of the C file whose names they carry. The
- * helpers take a NULL owner, as the BPF helpers do.
+ * helpers take a NULL owner, as the BPF helpers do. The free functions
+ * are called in an RCU read section.
  */
 void rust_bpf_cgrp_storage_free(struct cgroup *cgroup);
 

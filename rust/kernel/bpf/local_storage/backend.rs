@@ -34,12 +34,9 @@ use crate::{
         from_result, //
     },
     prelude::*,
-    sync::{
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
-        rcu,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
     },
 };
 use core::{
@@ -418,11 +415,12 @@ fn data(sdata: *mut bindings::bpf_local_storage_data) -> *mut c_void {
 /// # Safety
 ///
 /// `owner` points to an owner of kind `K` that is being freed: no program or system call can
-/// add elements to its storage any more, and this is called once for it.
+/// add elements to its storage any more, and this is called once for it. The caller is in a
+/// regular RCU read-side critical section until this returns (the C `bpf_*_storage_free()`
+/// enters it, as `bpf_local_storage_destroy()` requires), which spares us one of our own.
 pub(super) unsafe fn free<K: OwnerKind>(owner: *mut K::Raw) -> u32 {
-    let _rcu = rcu::Guard::new();
-    // SAFETY: The owner stays allocated until its free returns, after this call; we are in an
-    // RCU read section until we return.
+    // SAFETY: The owner stays allocated until its free returns, after this call; the caller is
+    // in an RCU read section until we return.
     let Some(owner) = (unsafe { Owner::<K>::from_raw(owner) }) else {
         return 0;
     };

@@ -12,7 +12,7 @@
 //! The choice is [`UsageCounts`], a plain type tested below; [`Cache`] applies it to the C
 //! object under its spinlock, as `bpf_local_storage_cache_idx_get()` and `_free()` do. A slot is
 //! a [`CacheIdx`], which is in range by construction: the lookups and cache inserts that index
-//! `cache[]` with it need no check.
+//! `cache[]` with it need no bounds check.
 //!
 //! C header: [`include/linux/bpf_local_storage.h`](srctree/include/linux/bpf_local_storage.h)
 
@@ -32,16 +32,19 @@ use crate::{
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) struct CacheIdx(u16);
 
+// `from_raw()` reduces an index to a slot with a mask.
+static_assert!(CACHE_SIZE.is_power_of_two() && CACHE_SIZE <= 1 << 16);
+
 impl CacheIdx {
-    /// Trusts the C `smap->cache_idx` to be a slot.
+    /// The slot of the C `smap->cache_idx`.
     ///
-    /// # Safety
-    ///
-    /// `idx` is below [`CACHE_SIZE`]: it was stored from a [`CacheIdx`].
+    /// C stores only indexes taken from a [`CacheIdx`], which the mask leaves as they are; it
+    /// makes the invariant hold without trusting the C side, for the price of one `and`.
     #[inline]
-    pub(super) const unsafe fn from_raw(idx: u16) -> Self {
-        // INVARIANT: By the safety requirements.
-        Self(idx)
+    pub(super) const fn from_raw(idx: u16) -> Self {
+        // CAST: `CACHE_SIZE` fits in a `u16` (asserted above).
+        // INVARIANT: The mask keeps the index below `CACHE_SIZE`, a power of two.
+        Self(idx & (CACHE_SIZE as u16 - 1))
     }
 
     /// The slot as the C `u16`, to store in `smap->cache_idx`.
@@ -53,11 +56,9 @@ impl CacheIdx {
     /// The slot as an index of `cache[]`.
     #[inline]
     pub(super) fn index(self) -> usize {
-        let idx = usize::from(self.0);
-        // SAFETY: By the type invariant. Telling the compiler lets it drop the range checks of
-        // the callers.
-        unsafe { core::hint::assert_unchecked(idx < CACHE_SIZE) };
-        idx
+        // The type invariant, restated as a mask the compiler can see: it drops the range checks
+        // of the callers, and the mask is no instruction where the index is a known constant.
+        usize::from(self.0) & (CACHE_SIZE - 1)
     }
 }
 

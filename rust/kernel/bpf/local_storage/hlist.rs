@@ -150,7 +150,7 @@ impl<L: Link> Head<L> {
     }
 }
 
-/// The walk of [`Head::iter`] and [`Head::iter_unguarded`].
+/// The walk of [`Head::iter`], [`Head::iter_unguarded`] and [`Locked::iter`].
 ///
 /// It holds the slot that points to the next node, the head's `first` and then the `next` of
 /// the last node yielded, and reads it when the next element is asked for: one load and one
@@ -249,6 +249,18 @@ impl<'g, L: Link> Locked<'g, L> {
     #[inline]
     pub(super) fn is_empty(&self) -> bool {
         self.head.is_empty()
+    }
+
+    /// `hlist_for_each_entry()`: the elements of the list, which stay on it and allocated while
+    /// the lock is held.
+    #[inline]
+    pub(super) fn iter(&self) -> Iter<'g, L> {
+        // INVARIANT: The head's slot; the current CPU holds the list's lock for `'g`, or nobody
+        // else can reach the list (type invariant).
+        Iter {
+            next: self.head.first_slot(),
+            _list: PhantomData,
+        }
     }
 
     /// `!hlist_unhashed()`: `selem` as an element on this list, or `None` if it is on none.

@@ -47,7 +47,7 @@
 use super::{
     element::Selem,
     hlist::{
-        Head,
+        Locked,
         Snode, //
     },
     map::Map,
@@ -408,7 +408,7 @@ pub(super) unsafe fn free_unreachable(slot: &Atomic<*mut Root>) {
 /// the list, but those of maps whose map free cleared `smap` meanwhile.
 pub(super) struct Writer<'g> {
     slot: &'g Atomic<*mut Root>,
-    list: &'g Head<Snode>,
+    list: Locked<'g, Snode>,
 }
 
 /// What [`Writer::place`] did.
@@ -424,11 +424,11 @@ impl<'g> Writer<'g> {
     ///
     /// # Safety
     ///
-    /// For `'g`, the current CPU holds the lock of the storage whose `index` is `slot` and
-    /// whose list is `list`, or nobody else can reach the storage yet.
+    /// `slot` is the `index` of the storage whose list is `list`.
     #[inline]
-    pub(super) unsafe fn new(slot: &'g Atomic<*mut Root>, list: &'g Head<Snode>) -> Self {
-        // INVARIANT: By the safety requirements.
+    pub(super) unsafe fn new(slot: &'g Atomic<*mut Root>, list: Locked<'g, Snode>) -> Self {
+        // INVARIANT: `list` is locked for `'g` (or its storage private), and `slot` is its
+        // storage's index by the safety requirements.
         Self { slot, list }
     }
 
@@ -523,9 +523,7 @@ impl<'g> Writer<'g> {
     /// Builds an index of the elements of the list, allocated with `alloc`: `None` if there are
     /// too many of them or the allocation failed.
     fn build(&self, alloc: &impl Fn(usize) -> *mut c_void) -> Option<NewRoot> {
-        // SAFETY: We hold the lock of the list (type invariant), so its elements stay
-        // allocated and on it while we walk it.
-        let elems = || unsafe { self.list.iter_unguarded() };
+        let elems = || self.list.iter();
         let new = NewRoot::alloc(bits_for(elems().count())?, alloc)?;
         for selem in elems() {
             // An element whose map free cleared `smap` can be left out: it will be found by
@@ -644,7 +642,7 @@ impl<'g> Writer<'g> {
 #[cfg(CONFIG_RUST_BPF_KUNIT_TEST)]
 #[kunit_tests(rust_bpf_local_storage_index)]
 mod tests {
-    use super::super::hlist::Locked;
+    use super::super::hlist::Head;
     use super::*;
     use crate::{
         alloc::{
@@ -724,14 +722,24 @@ mod tests {
             unsafe { Map::from_raw(ptr::from_ref(&*self.maps[m]).cast_mut()) }
         }
 
-        fn list(&self) -> &Head<Snode> {
+        /// The list, which only the test changes: it plays the holder of the storage lock.
+        fn list(&self) -> Locked<'_, Snode> {
             // SAFETY: An initialised (zeroed) list head, allocated as long as `self`.
-            unsafe { Head::from_raw(ptr::from_ref(&*self.head).cast_mut()) }
+            let head = unsafe { Head::from_raw(ptr::from_ref(&*self.head).cast_mut()) };
+            // SAFETY: Nobody but the test reaches the list.
+            unsafe { Locked::new(head) }
         }
 
         fn writer(&self) -> Writer<'_> {
-            // SAFETY: The test is the only writer of this storage.
+            // SAFETY: `slot` is the index of the storage whose list this is.
             unsafe { Writer::new(&self.slot, self.list()) }
+        }
+
+        /// The published index, if any.
+        fn index(&self) -> Option<Index<'_>> {
+            // SAFETY: Published indexes are retired after a grace period, and the elements stay
+            // allocated as long as `self`.
+            unsafe { Index::get(&self.slot) }
         }
 
         /// The `use`-th element of map `m`.
@@ -748,13 +756,9 @@ mod tests {
         /// Links the `use`-th element of map `m`, as an update or a create does.
         fn link(&self, m: usize, r#use: usize) {
             let selem = self.selem(m, r#use);
-            // SAFETY: Only the test changes the list.
-            let past_cache = unsafe { self.list().iter_unguarded() }
-                .nth(BUILD_ABOVE - 1)
-                .is_some();
-            // SAFETY: Only the test changes the list; the element was never linked and stays
-            // allocated.
-            unsafe { Locked::new(self.list()).add(selem) };
+            let past_cache = self.list().iter().nth(BUILD_ABOVE - 1).is_some();
+            // SAFETY: The element was never linked, and stays allocated as long as `self`.
+            unsafe { self.list().add(selem) };
             // SAFETY: Just linked, allocated as long as `self`; `m` is its map.
             drop(unsafe { self.writer().linked(selem, self.map(m), past_cache, &alloc) });
         }
@@ -763,8 +767,8 @@ mod tests {
         fn unlink(&self, m: usize, r#use: usize) {
             let selem = self.selem(m, r#use);
             self.writer().unlinking(selem, self.map(m));
-            // SAFETY: Only the test changes the list; the element is on it or on none.
-            if let Some(on) = unsafe { Locked::new(self.list()).claim(selem) } {
+            // SAFETY: The element is on the list or on none.
+            if let Some(on) = unsafe { self.list().claim(selem) } {
                 on.del();
             }
             drop(self.writer().shrink(&alloc));
@@ -777,15 +781,12 @@ mod tests {
         }
 
         fn find(&self, m: usize) -> Option<Selem<'_>> {
-            // SAFETY: Published indexes are retired after a grace period, and the elements stay
-            // allocated as long as `self`.
-            unsafe { Index::get(&self.slot) }?.find(self.map(m))
+            self.index()?.find(self.map(m))
         }
 
         /// The published root's `live` and total bits, if there is one that is not disabled.
         fn shape(&self) -> Option<(u32, u32)> {
-            // SAFETY: As in `find()`.
-            let root = unsafe { Index::get(&self.slot) }?.root;
+            let root = self.index()?.root;
             Some((root.live.load(Relaxed), root.bits()))
         }
     }

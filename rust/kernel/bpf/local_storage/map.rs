@@ -167,8 +167,8 @@ impl Map {
     #[inline]
     pub(super) fn cache_idx(&self) -> CacheIdx {
         // SAFETY: By the type invariant `cache_idx` does not change, so a plain read does not
-        // race, and it was stored from a `CacheIdx`.
-        unsafe { CacheIdx::from_raw((*self.as_raw()).cache_idx) }
+        // race.
+        CacheIdx::from_raw(unsafe { (*self.as_raw()).cache_idx })
     }
 
     /// `smap->map.record`: the special fields of the value (or NULL or an error pointer when

@@ -22,6 +22,7 @@ use super::{
     },
     hlist::{
         Head,
+        Iter,
         Locked,
         OnList,
         Snode, //
@@ -355,13 +356,14 @@ impl Storage {
             Relaxed,
         );
         selem.set_local_storage(self.as_raw());
-        // SAFETY: Lock held or storage private; `selem` is on no list, and this is its storage.
-        // The `rcu_assign_pointer()` inside publishes `local_storage` (set just above) with the
-        // element.
-        unsafe { Locked::new(self.list()).add(selem) };
+        // SAFETY: Lock held or storage private, by the safety requirements, while `list` lives.
+        let list = unsafe { Locked::new(self.list()) };
+        // SAFETY: `selem` is on no list, and this is its storage. The `rcu_assign_pointer()`
+        // inside publishes `local_storage` (set just above) with the element.
+        unsafe { list.add(selem) };
         let smap = smap?;
-        // SAFETY: Lock held or storage private, by the safety requirements.
-        let index = unsafe { Writer::new(self.index_slot()?, self.list()) };
+        // SAFETY: `index_slot()` is the index of this storage, whose list `list` is.
+        let index = unsafe { Writer::new(self.index_slot()?, list) };
         // SAFETY: `selem` was just linked and stays allocated as long as the list holds it, and
         // `smap` is its map.
         unsafe { index.linked(selem, smap, past_cache, &|size| smap.alloc_zeroed(size)) }
@@ -456,6 +458,15 @@ impl<'a> Dying<'a> {
         self.0
     }
 
+    /// The elements of the storage list: `hlist_for_each_entry_rcu()` in the caller's RCU read
+    /// section, which `bpf_local_storage_destroy()` requires, rather than one of our own.
+    #[inline]
+    pub(super) fn elems(&self) -> Iter<'a, Snode> {
+        // SAFETY: The current CPU is in an RCU read-side critical section for `'a` (type
+        // invariant).
+        unsafe { self.0.list().iter_unguarded() }
+    }
+
     /// Drops the owner's reference and waits for the pins of concurrent map frees, then returns
     /// the charge left on the owner (`mem_charge`): the end of `bpf_local_storage_destroy()`.
     ///
@@ -544,8 +555,8 @@ impl StorageGuard<'_> {
     /// The writers' side of the index, if the storage can have one.
     #[inline(always)]
     fn index_writer(&self) -> Option<Writer<'_>> {
-        // SAFETY: We hold the lock (type invariant) while `self` is borrowed.
-        Some(unsafe { Writer::new(self.storage.index_slot()?, self.storage.list()) })
+        // SAFETY: `index_slot()` is the index of the storage whose list `list()` is.
+        Some(unsafe { Writer::new(self.storage.index_slot()?, self.list()) })
     }
 
     /// The storage list, locked.
@@ -732,8 +743,7 @@ impl StorageGuard<'_> {
             return (index.find(smap), false);
         }
         let mut walked = 0;
-        // SAFETY: We hold the lock (type invariant).
-        for selem in unsafe { storage.list().iter_unguarded() } {
+        for selem in self.list().iter() {
             if selem.is_of(smap) {
                 return (Some(selem), false);
             }

@@ -438,10 +438,9 @@ pub(super) unsafe fn drain_map(smap: &Map) {
 pub(super) fn destroy(dying: Dying<'_>) -> u32 {
     let storage = dying.storage();
     let mut deferred = false;
-    // Nested in the caller's: the elements are found in it, the storage was before it.
-    let rcu = rcu::Guard::new();
-    for selem in storage.list().iter(&rcu) {
-        // INVARIANT: Found on the list of the destroyed storage, in our RCU read section.
+    for selem in dying.elems() {
+        // INVARIANT: Found on the list of the destroyed storage, in the caller's RCU read
+        // section, which lasts as long as `dying`.
         let elem = DestroyedElem(selem);
         let (visit, emptied) = unlink_nofail_destroy(storage, elem, None);
         if emptied {
@@ -455,7 +454,6 @@ pub(super) fn destroy(dying: Dying<'_>) -> u32 {
             break;
         }
     }
-    drop(rcu);
 
     let charge = dying.release_owner_and_wait();
     if deferred {
