@@ -502,7 +502,7 @@ pub(super) unsafe fn unlink(selem: Selem<'_>) -> Result {
         // SAFETY: The last element was unlinked and the owner's pointer cleared under the
         // storage lock (`unlink_misc()`), so only readers that found the storage before can see
         // it; we are not in NMI.
-        unsafe { Storage::free(storage.as_raw(), false) };
+        unsafe { storage.free(false) };
     }
     Ok(())
 }

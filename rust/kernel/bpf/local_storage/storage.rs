@@ -396,23 +396,19 @@ impl Storage {
     /// Frees a storage after a grace period: `bpf_local_storage_free()`.
     ///
     /// With `reuse_now == false` after an RCU Tasks Trace grace period, with `reuse_now == true`
-    /// after a regular one (`kfree_rcu()`). NULL is ignored.
+    /// after a regular one (`kfree_rcu()`).
     ///
     /// # Safety
     ///
-    /// `storage` is NULL or a storage that is not reachable any more (the owner's pointer was
-    /// cleared, or never pointed to it, or the owner is gone), not used after this call but by
-    /// RCU readers that found it before; not in NMI with `reuse_now == false`, nor under a raw
-    /// spinlock.
-    pub(super) unsafe fn free(storage: *mut bindings::bpf_local_storage, reuse_now: bool) {
-        if storage.is_null() {
-            return;
-        }
+    /// The storage is not reachable any more (the owner's pointer was cleared, or never pointed
+    /// to it, or the owner is gone), and not used after this call but by RCU readers that found
+    /// it before; not in NMI with `reuse_now == false`, nor under a raw spinlock.
+    pub(super) unsafe fn free(&self, reuse_now: bool) {
+        let storage = self.as_raw();
         // Its `rcu_head` is within its first 4 KiB (asserted above), and it came from
         // `bpf_map_kmalloc_nolock()`.
         let rcu = crate::ptr::project!(mut storage, .__bindgen_anon_1.rcu);
-        // SAFETY: A storage that is not freed yet.
-        let indexed = unsafe { Self::from_raw(storage) }
+        let indexed = self
             .index_slot()
             .is_some_and(|slot| !slot.load(Relaxed).is_null());
         if reuse_now && !indexed {
@@ -829,7 +825,7 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
         // storage to them through `first->local_storage`: free after a regular grace period.
         // `first` still points to the storage, but its owner frees it without looking.
         // SAFETY: The storage was never published to the owner.
-        unsafe { Storage::free(raw, true) };
+        unsafe { storage.free(true) };
         owner.uncharge(STORAGE_SIZE);
         return Err((e, first));
     }

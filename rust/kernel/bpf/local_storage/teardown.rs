@@ -319,7 +319,7 @@ fn map_free_emptied(storage: &Storage) {
         // SAFETY: The last element left the storage, whose owner pointer `unlink_misc()`
         // cleared (or whose owner is gone): only RCU readers can still see it, and the destroy
         // work, if destroy queued it, is done with it.
-        unsafe { Storage::free(storage.as_raw(), true) };
+        unsafe { storage.free(true) };
     }
 }
 
@@ -447,7 +447,7 @@ pub(super) fn destroy(dying: Dying<'_>) -> u32 {
             // SAFETY: The last element left the storage of a dying owner: nobody finds the
             // storage any more but RCU readers, among them our caller, which keeps using it
             // until its RCU read section ends.
-            unsafe { Storage::free(storage.as_raw(), true) };
+            unsafe { storage.free(true) };
         }
         if visit == Visit::Defer {
             deferred = true;
@@ -514,6 +514,6 @@ pub(super) unsafe fn destroy_deferred(storage: &Storage) {
         // SAFETY: The storage is empty and its owner gone: only RCU readers that found it
         // before can still see it, and only we free it (our contract, and map free emptied it
         // before our `DESTROY_DONE`, or we did).
-        unsafe { Storage::free(storage.as_raw(), true) };
+        unsafe { storage.free(true) };
     }
 }
