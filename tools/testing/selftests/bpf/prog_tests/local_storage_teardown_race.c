@@ -263,6 +263,70 @@ static void task_cleanup(struct race *r)
 }
 
 /*
+ * cgroup and inode owners are entries of a directory of ours, r->dir_fd:
+ * NR_SURVIVORS named "survivor<i>", made once, and NR_OWNERS named "o<i>",
+ * made and removed every round. Each type makes an entry its own way.
+ */
+
+/* A cgroup: a directory of the cgroup tree, open. */
+static int mkdir_open(int dir_fd, const char *name)
+{
+	int fd;
+
+	if (mkdirat(dir_fd, name, 0755))
+		return -errno;
+	fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY);
+	return fd < 0 ? -errno : fd;
+}
+
+/* An inode: a new regular file, open. */
+static int create_file(int dir_fd, const char *name)
+{
+	int fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_EXCL, 0600);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Makes entries prefix0 .. prefix<n - 1> with make(), their fds in fds[]. */
+static int make_each(struct race *r, int *fds, int n, const char *prefix,
+		     int (*make)(int dir_fd, const char *name))
+{
+	char name[16];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s%d", prefix, i);
+		fds[i] = make(r->dir_fd, name);
+		if (fds[i] < 0)
+			return fds[i];
+	}
+	return 0;
+}
+
+/*
+ * Removes entries prefix0 .. prefix<n - 1> (unlinkat() with flags) and
+ * closes their fds, each fd before its entry if close_first. Returns the
+ * first error but ENOENT (an entry that was never made).
+ */
+static int remove_each(struct race *r, int *fds, int n, const char *prefix,
+		       int flags, bool close_first)
+{
+	char name[16];
+	int i, err = 0;
+
+	for (i = 0; i < n; i++) {
+		if (close_first)
+			close_fd(&fds[i]);
+		snprintf(name, sizeof(name), "%s%d", prefix, i);
+		if (r->dir_fd >= 0 && unlinkat(r->dir_fd, name, flags) &&
+		    errno != ENOENT && !err)
+			err = -errno;
+		close_fd(&fds[i]);
+	}
+	return err;
+}
+
+/*
  * cgrp: cgroups under one parent in the cgroup work dir. The parent enables
  * no controller for its children, so that they are cheap to make: a
  * cgroup's storage only needs the cgroup itself.
@@ -272,67 +336,28 @@ static void task_cleanup(struct race *r)
 
 static int cgrp_setup(struct race *r)
 {
-	char name[16];
-	int i;
-
 	if (setup_cgroup_environment())
 		return -EIO;
 	r->dir_fd = create_and_get_cgroup(CGRP_PARENT);
 	if (r->dir_fd < 0)
 		return -EIO;
-	for (i = 0; i < NR_SURVIVORS; i++) {
-		snprintf(name, sizeof(name), "survivor%d", i);
-		if (mkdirat(r->dir_fd, name, 0755))
-			return -errno;
-		r->survivors[i] = openat(r->dir_fd, name, O_RDONLY | O_DIRECTORY);
-		if (r->survivors[i] < 0)
-			return -errno;
-	}
-	return 0;
+	return make_each(r, r->survivors, NR_SURVIVORS, "survivor", mkdir_open);
 }
 
 static int cgrp_create(struct race *r)
 {
-	char name[16];
-	int i;
-
-	for (i = 0; i < NR_OWNERS; i++) {
-		snprintf(name, sizeof(name), "o%d", i);
-		if (mkdirat(r->dir_fd, name, 0755))
-			return -errno;
-		r->owner_fds[i] = openat(r->dir_fd, name, O_RDONLY | O_DIRECTORY);
-		if (r->owner_fds[i] < 0)
-			return -errno;
-	}
-	return 0;
+	return make_each(r, r->owner_fds, NR_OWNERS, "o", mkdir_open);
 }
 
 /* rmdir: the cgroup goes offline, and is freed once its last reference goes. */
 static int cgrp_end(struct race *r)
 {
-	char name[16];
-	int i, err = 0;
-
-	for (i = 0; i < NR_OWNERS; i++) {
-		close_fd(&r->owner_fds[i]);
-		snprintf(name, sizeof(name), "o%d", i);
-		if (unlinkat(r->dir_fd, name, AT_REMOVEDIR) && errno != ENOENT && !err)
-			err = -errno;
-	}
-	return err;
+	return remove_each(r, r->owner_fds, NR_OWNERS, "o", AT_REMOVEDIR, true);
 }
 
 static void cgrp_cleanup(struct race *r)
 {
-	char name[16];
-	int i;
-
-	for (i = 0; i < NR_SURVIVORS; i++) {
-		close_fd(&r->survivors[i]);
-		snprintf(name, sizeof(name), "survivor%d", i);
-		if (r->dir_fd >= 0)
-			unlinkat(r->dir_fd, name, AT_REMOVEDIR);
-	}
+	remove_each(r, r->survivors, NR_SURVIVORS, "survivor", AT_REMOVEDIR, true);
 	close_fd(&r->dir_fd);
 	/* Removes what is left, and the work dir. */
 	cleanup_cgroup_environment();
@@ -342,9 +367,6 @@ static void cgrp_cleanup(struct race *r)
 
 static int inode_setup(struct race *r)
 {
-	char name[16];
-	int i;
-
 	snprintf(r->tmp_dir, sizeof(r->tmp_dir), "/tmp/local_storage_teardown_race_XXXXXX");
 	if (!mkdtemp(r->tmp_dir)) {
 		r->tmp_dir[0] = '\0';
@@ -353,55 +375,23 @@ static int inode_setup(struct race *r)
 	r->dir_fd = open(r->tmp_dir, O_RDONLY | O_DIRECTORY);
 	if (r->dir_fd < 0)
 		return -errno;
-	for (i = 0; i < NR_SURVIVORS; i++) {
-		snprintf(name, sizeof(name), "survivor%d", i);
-		r->survivors[i] = openat(r->dir_fd, name, O_RDWR | O_CREAT | O_EXCL, 0600);
-		if (r->survivors[i] < 0)
-			return -errno;
-	}
-	return 0;
+	return make_each(r, r->survivors, NR_SURVIVORS, "survivor", create_file);
 }
 
 static int inode_create(struct race *r)
 {
-	char name[16];
-	int i;
-
-	for (i = 0; i < NR_OWNERS; i++) {
-		snprintf(name, sizeof(name), "o%d", i);
-		r->owner_fds[i] = openat(r->dir_fd, name, O_RDWR | O_CREAT | O_EXCL, 0600);
-		if (r->owner_fds[i] < 0)
-			return -errno;
-	}
-	return 0;
+	return make_each(r, r->owner_fds, NR_OWNERS, "o", create_file);
 }
 
 /* Unlinked, then closed: the inode is evicted and freed in close(). */
 static int inode_end(struct race *r)
 {
-	char name[16];
-	int i, err = 0;
-
-	for (i = 0; i < NR_OWNERS; i++) {
-		snprintf(name, sizeof(name), "o%d", i);
-		if (unlinkat(r->dir_fd, name, 0) && errno != ENOENT && !err)
-			err = -errno;
-		close_fd(&r->owner_fds[i]);
-	}
-	return err;
+	return remove_each(r, r->owner_fds, NR_OWNERS, "o", 0, false);
 }
 
 static void inode_cleanup(struct race *r)
 {
-	char name[16];
-	int i;
-
-	for (i = 0; i < NR_SURVIVORS; i++) {
-		close_fd(&r->survivors[i]);
-		snprintf(name, sizeof(name), "survivor%d", i);
-		if (r->dir_fd >= 0)
-			unlinkat(r->dir_fd, name, 0);
-	}
+	remove_each(r, r->survivors, NR_SURVIVORS, "survivor", 0, true);
 	close_fd(&r->dir_fd);
 	if (r->tmp_dir[0])
 		rmdir(r->tmp_dir);
