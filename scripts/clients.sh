@@ -9,10 +9,24 @@
 # builds against TREE's libbpf and boots each KERNEL (a tree's name, default
 # TREE) in turn, its output in OUTDIR/KERNEL; all must pass.
 #
-# CLIENTS names the checks to run, default all of them:
-#   sk_diag   iproute2's ss dumps socket storage through inet_diag
-#             (bpf_sk_storage_diag_alloc/put/free); needs CONFIG_INET_DIAG
-#             and CONFIG_INET_TCP_DIAG.
+# CLIENTS names the checks to run, default those the usual config can run:
+#   sk_diag     iproute2's ss dumps socket storage through inet_diag
+#               (bpf_sk_storage_diag_alloc/put/free); needs CONFIG_INET_DIAG
+#               and CONFIG_INET_TCP_DIAG.
+# and, on kernels with CONFIG_SCHED_CLASS_EXT (config/variants/scx.config,
+# `make clients-scx`), not by default:
+#   scx_qmap    tools/sched_ext's scx_qmap schedules a fork-and-exit load:
+#               task storage on every scheduling event (clients/scx/run-scx);
+#   scx_flatcg  tools/sched_ext's scx_flatcg, the same load in cgroups, with
+#               cgroup churn: task and cgroup storage. Flaky under TCG on
+#               the baseline too (the watchdog, see the Makefile).
+# The schedulers are built from TREE's tools/sched_ext against TREE's
+# vmlinux BTF (CO-RE: one build for every KERNEL), with
+# clients/scx/scx-bpf-clang as their BPF compiler: it sets the sched_ext
+# watchdog timeout (SCX_TIMEOUT_MS, default 30000, the kernel's maximum,
+# for both: scx_qmap asks for 5 s, which passed in the one run measured
+# under TCG, but leaves a busy host little margin) and works around clang
+# 21's arena memset (see there).
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 repo=$(dirname "$here")
@@ -24,6 +38,11 @@ kernels=("$@")
 all=(sk_diag)
 read -r -a checks <<< "${CLIENTS:-${all[*]}}"
 build=$CACHE/root/build
+scx=()
+for c in "${checks[@]}"; do
+	case $c in scx_*) scx+=("$c") ;; esac
+done
+scx_timeout=${SCX_TIMEOUT_MS:-30000}
 
 # Cross builds: clang targets ARCH and takes the crt files and libgcc from
 # Debian's cross gcc, and the libraries from the root's multiarch packages
@@ -44,6 +63,7 @@ rm -rf "$build/clients" && cp -r "$repo/clients" "$build/clients"
 	[ -x $bpftool ] || bpftool=$st/tools/sbin/bpftool
 	cd /build/clients
 	for c in '"${checks[*]}"'; do
+		case $c in scx_*) continue ;; esac
 		if [ -e $c.bpf.c ]; then
 			clang -g -O2 -Wall --target=bpf -D__TARGET_ARCH_'"$bpf_arch"' \
 				$inc -c $c.bpf.c -o $c.bpf.o
@@ -53,6 +73,38 @@ rm -rf "$build/clients" && cp -r "$repo/clients" "$build/clients"
 			-lelf -lz -lzstd -lpthread -o $c
 	done
 '
+# The sched_ext schedulers: upstream's Makefile, unchanged sources, output
+# in /build/clients/scx-build (it builds its own libbpf and bpftool; LLVM=1:
+# the root has no gcc). clients/scx/run-scx reads the watchdog timeout
+# they were built with from scx-build/build/timeout_ms.
+if [ ${#scx[@]} -gt 0 ]; then
+	[ "${ARCH:-x86_64}" = x86_64 ] || { echo "clients: ${scx[*]}: x86_64 only" >&2; exit 2; }
+	"$here/inroot.sh" env SCX_TIMEOUT_MS="$scx_timeout" bash -c '
+		set -e
+		o=/build/clients/scx-build
+		mkdir -p $o
+		make -s -C /build/'"$name"'/tools/sched_ext LLVM=1 O=$o -j'"$(( $(nproc) + 1 ))"' \
+			VMLINUX_BTF=/build/'"$name"'/vmlinux CLANG=/build/clients/scx/scx-bpf-clang \
+			'"${scx[*]}"'
+		echo "$SCX_TIMEOUT_MS" > $o/build/timeout_ms
+	' > "$build/clients-scx-build.log" 2>&1 ||
+		{ cat "$build/clients-scx-build.log" >&2; echo "clients: building ${scx[*]} failed" >&2; exit 1; }
+fi
+# The guest's clock is host time (unless VM_ICOUNT is set): the sched_ext
+# watchdog (30 s, see above) counts host time too, and TCG on a busy host
+# could make a runnable task wait that long with nothing wrong. Measured on
+# 2 cores under TCG, beside other builds (load average 5 to 12), 2026-12-05:
+# scx_qmap was never kicked out (10 runs of 60 s, both kernels); scx_flatcg
+# was in 5 of 18, on both kernels (a task waiting 31 to 44 s in a cgroup's
+# queue), and on the instruction clock too (the baseline, 1 run: the loops
+# made no fork for 30 s of guest time, then the watchdog fired), so that is
+# flatcg starving a cgroup, not TCG's slowness.
+# VM_ICOUNT=auto makes the guest's time count its instructions instead, so
+# that the host's speed cannot trip the watchdog, but runs both vCPUs on
+# one host thread at a tenth of real time or less: boot and 10 s of guest
+# time took 141 s beside one kernel build (25 s on the host clock), boot
+# and 12 s 5.7 min beside two builds, so 10 to 25 min per scheduler's
+# minute (raise CLIENTS_TIMEOUT to match).
 
 rc=0
 for k in "${kernels[@]}"; do
