@@ -49,9 +49,11 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends -t bookworm-backports \
 	qemu-system-x86 qemu-system-arm >/dev/null
 # debootstrap checks the Release files with gpgv (required) against
-# debian-archive-keyring; ca-certificates for rustup and cargo (https).
+# debian-archive-keyring; ca-certificates for rustup and cargo (https);
+# python3-ply and python3-git for checkpatch's spdxcheck.py (series-check.sh).
 apt-get install -y -qq --no-install-recommends debootstrap debian-archive-keyring \
-	xz-utils dpkg-dev zstd git python3 gcc libc6-dev ca-certificates >/dev/null
+	xz-utils dpkg-dev zstd git python3 python3-ply python3-git gcc libc6-dev \
+	ca-certificates >/dev/null
 
 rustup toolchain install "$RUST_VERSION" --profile minimal -c rust-src,clippy,rustfmt
 if ! bindgen --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then

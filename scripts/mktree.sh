@@ -1,6 +1,9 @@
 #!/bin/bash
 # Prepare a kernel tree: the pinned base, then (unless --base) our patches
-# in series order and our files at their kernel paths.
+# in series order, our files at their kernel paths and our MAINTAINERS
+# section, all as patches/series lists them (scripts/series.py reads it,
+# and fails on a file of ours that it does not list; scripts/series.sh
+# builds the series from the same list).
 #
 #   mktree.sh [--base] NAME     -> prints the tree's path
 #
@@ -16,8 +19,9 @@ base_only=
 name=${1:?tree name}
 tree=${CACHE:?}/root/build/$name
 . "$here/versions.env"
+. "$repo/config/series.env"
 
-g() { git -C "$tree" -c user.name=rfl-bpf -c user.email=rfl-bpf@localhost "$@"; }
+g() { git -C "$tree" -c user.name="$SERIES_NAME" -c user.email="$SERIES_EMAIL" "$@"; }
 
 src=$CACHE/root/build/src.git
 mkdir -p "$CACHE/root/build"
@@ -30,7 +34,7 @@ if [ ! -d "$src" ]; then
 	# No background auto-gc: it would race with the rename below.
 	git --git-dir="$tmp.git" config gc.auto 0
 	gs() { git --git-dir="$tmp.git" --work-tree="$tmp" \
-		-c user.name=rfl-bpf -c user.email=rfl-bpf@localhost "$@"; }
+		-c user.name="$SERIES_NAME" -c user.email="$SERIES_EMAIL" "$@"; }
 	gs add -A -f .
 	gs commit -q -m "Debian linux $DEB_VERSION (base)"
 	gs tag base
@@ -45,13 +49,16 @@ fi
 export GIT_INDEX_FILE=$tree/.git/rfl-index
 g read-tree base
 if [ -z "$base_only" ]; then
-	while read -r p; do
+	# Fails, naming them, on files of ours that patches/series does not
+	# list exactly once.
+	patches=$(env -u GIT_INDEX_FILE python3 "$here/series.py" patches)
+	env -u GIT_INDEX_FILE python3 "$here/series.py" files > "$tree/.git/rfl-files"
+	for p in $patches; do
 		g apply --cached "$repo/patches/$p" ||
 			{ echo "mktree: patches/$p does not apply" >&2; exit 1; }
-	done < <(sed -e 's/#.*//' -e '/^\s*$/d' "$repo/patches/series")
+	done
 
-	# Our own files: everything tracked (or new, not ignored) under the
-	# kernel's top-level directories.
+	# Our own files, at their kernel paths.
 	while IFS= read -r -d '' f; do
 		if g cat-file -e "base:$f" 2>/dev/null; then
 			echo "mktree: $f exists upstream; change it with a patch" >&2
@@ -60,8 +67,13 @@ if [ -z "$base_only" ]; then
 		blob=$(g hash-object -w --stdin < "$repo/$f")
 		mode=100644; [ -x "$repo/$f" ] && mode=100755
 		g update-index --add --cacheinfo "$mode,$blob,$f"
-	done < <(env -u GIT_INDEX_FILE git -C "$repo" ls-files -z --cached --others --exclude-standard -- \
-		 Documentation arch include kernel lib mm net rust security tools)
+	done < "$tree/.git/rfl-files"
+
+	# Our MAINTAINERS section (patches/maintainers), whole.
+	g show :MAINTAINERS > "$tree/.git/rfl-maintainers"
+	blob=$(python3 "$here/series.py" maintainers < "$tree/.git/rfl-maintainers" |
+		g hash-object -w --stdin)
+	g update-index --cacheinfo "100644,$blob,MAINTAINERS"
 fi
 overlay=$(g write-tree)
 unset GIT_INDEX_FILE
