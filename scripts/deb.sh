@@ -28,8 +28,11 @@ rm -f "$build"/*.deb "$build"/*.buildinfo "$build"/*.changes
 start=$(date +%s)
 # The build first, in parallel: bindeb-pkg then only packages it (its
 # debian/rules make may run with -j1).
+# dpkg-buildpackage -d: of the build dependencies it checks, gcc and
+# libdw-dev are not needed: the kernel is built with the root's clang.
 for target in all bindeb-pkg; do
-	EXTRA_KCONFIG=/build/config/variants/deb.config "$here/kbuild.sh" "$vt" "$target" > /dev/null ||
+	EXTRA_KCONFIG=/build/config/variants/deb.config "$here/kbuild.sh" "$vt" "$target" DPKG_FLAGS=-d \
+		KDEB_CHANGELOG_DIST=trixie > /dev/null ||
 		{ echo "deb: make $target failed (log: $build/$vt-build.log)" >&2; exit 1; }
 done
 echo "deb: bindeb-pkg in $(( $(date +%s) - start )) s"

@@ -14,8 +14,17 @@ build=$CACHE/root/build
 clippy=1 patched=1
 case $name in base*) clippy= patched= ;; esac
 
-rm -rf "$build/config" && cp -r "$(dirname "$here")/config" "$build/config"
-cp "$here/kconfig.sh" "$build/config/kconfig.sh"
+# The root sees our config/ at /build/config. Trees may build at the same
+# time (a variant beside the main tree), so a build never rewrites a copy
+# another may be reading: it makes a fresh one and renames a symlink onto
+# it, which is atomic; older copies go once two newer ones exist.
+new=$(mktemp -d "$build/config.XXXXXX")
+cp -r "$(dirname "$here")/config/." "$new/"
+cp "$here/kconfig.sh" "$new/kconfig.sh"
+chmod 755 "$new"
+[ -L "$build/config" ] || rm -rf "$build/config"
+ln -sfn "$(basename "$new")" "$new.link" && mv -T "$new.link" "$build/config"
+ls -dt "$build"/config.?????? | tail -n +4 | xargs -r rm -rf
 
 krust=$build/$name/rust/kernel.o
 warn=$build/$name-rust-warnings.log
