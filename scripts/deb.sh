@@ -30,9 +30,13 @@ start=$(date +%s)
 # debian/rules make may run with -j1).
 # dpkg-buildpackage -d: of the build dependencies it checks, gcc and
 # libdw-dev are not needed: the kernel is built with the root's clang.
+# No linux-headers package yet: it rebuilds the host programs with $CC,
+# which is "ccache clang" here, and rustc takes that as its linker's name
+# and a second input; no -dbg package (debug info, hundreds of MB).
+profiles=pkg.linux-upstream.nokernelheaders,pkg.linux-upstream.nokerneldbg
 for target in all bindeb-pkg; do
-	EXTRA_KCONFIG=/build/config/variants/deb.config "$here/kbuild.sh" "$vt" "$target" DPKG_FLAGS=-d \
-		KDEB_CHANGELOG_DIST=trixie > /dev/null ||
+	EXTRA_KCONFIG=/build/config/variants/deb.config "$here/kbuild.sh" "$vt" "$target" \
+		DPKG_FLAGS="-d -P$profiles" KDEB_CHANGELOG_DIST=trixie > /dev/null ||
 		{ echo "deb: make $target failed (log: $build/$vt-build.log)" >&2; exit 1; }
 done
 echo "deb: bindeb-pkg in $(( $(date +%s) - start )) s"
@@ -42,10 +46,10 @@ rm -f "$build"/*.buildinfo "$build"/*.changes
 for d in "$out"/*.deb; do
 	printf 'deb: %s, %s\n' "$(basename "$d")" "$(du -h "$d" | cut -f1)"
 done
-version=$(dpkg-deb -f "$(ls "$out"/linux-image-[0-9]*.deb | grep -v -- -dbg_)" Package | sed 's/^linux-image-//')
+version=$(dpkg-deb -f "$(ls "$out"/linux-image-[0-9]*.deb)" Package | sed 's/^linux-image-//')
 
-# The install check, in a scratch trixie root: the image, the headers and
-# the libc headers, as a user installs them.
+# The install check, in a scratch trixie root: the image and the libc
+# headers, as a user installs them.
 droot=$CACHE/deb-root
 if [ ! -x "$droot/usr/bin/dpkg" ]; then
 	rm -rf "$droot.tmp"
@@ -55,8 +59,7 @@ fi
 scratch=$CACHE/deb-root-check
 rm -rf "$scratch" && cp -a "$droot" "$scratch"
 mkdir -p "$scratch/tmp/debs"
-cp "$out"/linux-image-"$version"_*.deb "$out"/linux-headers-"$version"_*.deb \
-	"$out"/linux-libc-dev_*.deb "$scratch/tmp/debs/"
+cp "$out"/linux-image-"$version"_*.deb "$out"/linux-libc-dev_*.deb "$scratch/tmp/debs/"
 chroot "$scratch" bash -c 'dpkg -i /tmp/debs/*.deb' > "$out/dpkg-i.log" 2>&1 ||
 	{ cat "$out/dpkg-i.log" >&2; echo "deb: dpkg -i failed" >&2; exit 1; }
 for f in "boot/vmlinuz-$version" "lib/modules/$version/modules.dep" "boot/config-$version"; do
@@ -66,6 +69,6 @@ done
 grep -q '^CONFIG_BPF_LOCAL_STORAGE_RUST=y' "$scratch/boot/config-$version" ||
 	{ echo "deb: the packaged kernel is not built with CONFIG_BPF_LOCAL_STORAGE_RUST" >&2; exit 1; }
 chroot "$scratch" dpkg-query -W -f '${Package} ${Version} ${Status}\n' \
-	"linux-image-$version" "linux-headers-$version" linux-libc-dev | sed 's/^/deb: installed: /'
+	"linux-image-$version" linux-libc-dev | sed 's/^/deb: installed: /'
 rm -rf "$scratch"
 echo "deb: $version installs with dpkg -i into a Debian trixie root"
