@@ -18,27 +18,23 @@ build=${CACHE:?}/root/build
 vt=$name-deb
 mkdir -p "$out"
 
-if [ ! -d "$build/$vt" ]; then
-	echo "deb: seeding $vt from $name"
-	cp -a "$build/$name" "$build/$vt.tmp" && mv "$build/$vt.tmp" "$build/$vt"
-fi
-"$here/mktree.sh" "$vt" > /dev/null
+# The tree, built as a variant of TREE (seeded from it, only what the
+# options change rebuilt).
+"$here/variants.sh" --build-only "$name" deb > /dev/null ||
+	{ echo "deb: the build failed (log: $build/$vt-build.log)" >&2; exit 1; }
 # bindeb-pkg writes the packages next to the tree: start from none.
 rm -f "$build"/*.deb "$build"/*.buildinfo "$build"/*.changes
 start=$(date +%s)
-# The build first, in parallel: bindeb-pkg then only packages it (its
-# debian/rules make may run with -j1).
-# dpkg-buildpackage -d: of the build dependencies it checks, gcc and
-# libdw-dev are not needed: the kernel is built with the root's clang.
-# No linux-headers package yet: it rebuilds the host programs with $CC,
-# which is "ccache clang" here, and rustc takes that as its linker's name
-# and a second input; no -dbg package (debug info, hundreds of MB).
+# bindeb-pkg only packages what the build above made (its debian/rules make
+# may run with -j1). dpkg-buildpackage -d: of the build dependencies it
+# checks, gcc and libdw-dev are not needed: the kernel is built with the
+# root's clang. No linux-headers package yet: it rebuilds the host programs
+# with $CC, which is "ccache clang" here, and rustc takes that as its
+# linker's name and a second input; no -dbg package (debug info).
 profiles=pkg.linux-upstream.nokernelheaders,pkg.linux-upstream.nokerneldbg
-for target in all bindeb-pkg; do
-	EXTRA_KCONFIG=/build/config/variants/deb.config "$here/kbuild.sh" "$vt" "$target" \
-		DPKG_FLAGS="-d -P$profiles" KDEB_CHANGELOG_DIST=trixie > /dev/null ||
-		{ echo "deb: make $target failed (log: $build/$vt-build.log)" >&2; exit 1; }
-done
+EXTRA_KCONFIG=/build/config/variants/deb.config "$here/kbuild.sh" "$vt" bindeb-pkg \
+	DPKG_FLAGS="-d -P$profiles" KDEB_CHANGELOG_DIST=trixie > /dev/null ||
+	{ echo "deb: make bindeb-pkg failed (log: $build/$vt-build.log)" >&2; exit 1; }
 echo "deb: bindeb-pkg in $(( $(date +%s) - start )) s"
 rm -f "$out"/*.deb
 mv "$build"/*.deb "$out"/
