@@ -14,18 +14,17 @@
 
 #ifdef SCX_OVERRIDE_TIMEOUT_MS
 #pragma clang diagnostic ignored "-Winitializer-overrides"
+/* One body for both ops types; the last initializer of timeout_ms wins. */
+#define SCX_OVERRIDE_OPS(__type, __name, ...)					\
+	SEC(".struct_ops.link")							\
+	struct __type __name = {						\
+		__VA_ARGS__,							\
+		.timeout_ms = SCX_OVERRIDE_TIMEOUT_MS,				\
+	};
 #undef SCX_OPS_DEFINE
 #define SCX_OPS_DEFINE(__name, ...)						\
-	SEC(".struct_ops.link")							\
-	struct sched_ext_ops __name = {						\
-		__VA_ARGS__,							\
-		.timeout_ms = SCX_OVERRIDE_TIMEOUT_MS,				\
-	};
+	SCX_OVERRIDE_OPS(sched_ext_ops, __name, __VA_ARGS__)
 #undef SCX_OPS_CID_DEFINE
 #define SCX_OPS_CID_DEFINE(__name, ...)						\
-	SEC(".struct_ops.link")							\
-	struct sched_ext_ops_cid __name = {					\
-		__VA_ARGS__,							\
-		.timeout_ms = SCX_OVERRIDE_TIMEOUT_MS,				\
-	};
+	SCX_OVERRIDE_OPS(sched_ext_ops_cid, __name, __VA_ARGS__)
 #endif
