@@ -12,6 +12,10 @@ arch=${ARCH:-x86_64}
 jobs=$(( $(nproc) + 1 ))
 build=$CACHE/root/build
 clippy=1 patched=1
+# One build of a tree at a time: a second make target that needs the same
+# tree waits for the first build and then finds it done.
+exec 9> "$build/.$name.build.lock"
+flock 9
 case $name in base*) clippy= patched= ;; esac
 
 # The root sees our config/ at /build/config. Trees may build at the same

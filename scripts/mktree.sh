@@ -25,6 +25,11 @@ g() { git -C "$tree" -c user.name="$SERIES_NAME" -c user.email="$SERIES_EMAIL" "
 
 src=$CACHE/root/build/src.git
 mkdir -p "$CACHE/root/build"
+# Two make targets at once (check-debug beside a profile) both prepare
+# their trees: one at a time, for the shared base repository and for a
+# tree's index.
+exec 9> "$CACHE/root/build/.mktree.lock"
+flock 9
 if [ ! -d "$src" ]; then
 	# One repository holds the base; every tree is a shared clone of it.
 	tarball=$("$here/fetch-kernel.sh")
