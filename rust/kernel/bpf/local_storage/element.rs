@@ -350,6 +350,9 @@ impl<'a> NewSelem<'a> {
     /// the pinned uptrs of the value move into the element, leaving zeros behind.
     ///
     /// Returns `None` if the charge or the allocation fails. Works in any context.
+    ///
+    /// Inlined: its callers pass the value and take the element back in registers.
+    #[inline(always)]
     pub(super) fn alloc(new: &OwnerValue<'a>) -> Option<Self> {
         let owner = new.owner();
         let smap = owner.map();

@@ -595,6 +595,9 @@ impl<'g> Writer<'g> {
     /// Replaces the index by one built from the list, or disables it (or leaves none) if that
     /// fails. In NMI, where neither `kfree()` nor `call_rcu_tasks_trace()` may be called, only
     /// disables it.
+    ///
+    /// Cold: a link or an unlink that rebuilds nothing must not pay for preparing the call.
+    #[cold]
     fn rebuild(&self, alloc: &impl Fn(usize) -> *mut c_void) -> Option<Retired> {
         if in_nmi() {
             self.disable();

@@ -89,36 +89,37 @@ pub(super) fn update(
         Some(unsafe { Storage::from_raw(storage) })
     };
 
-    let storage = match storage {
-        Some(storage) if !storage.is_empty_lockless() => storage,
-        _ => {
-            // The owner's first element: allocate it with a new storage. An empty storage is
-            // still published while its last delete finishes: the publication then fails with
-            // `EAGAIN`, rather than waiting.
-            check_flags(false, map_flags)?;
-            let selem = NewSelem::alloc(new).ok_or(ENOMEM)?;
-            // On failure, dropping the element frees and uncharges it.
-            let selem = super::storage::alloc(selem).map_err(|(e, _)| e)?;
-            return Ok(selem.sdata());
-        }
-    };
-
-    if let Some(locked) = locked.filter(|_| map_flags & NOEXIST == 0) {
-        // Try an in-place update without the storage lock or the lists.
-        let old = storage.lookup(smap);
-        check_flags(old.is_some(), map_flags)?;
-        if let Some(old) = old {
-            if old.linked_to_storage_lockless() {
-                locked.copy_to(old)?;
-                return Ok(old.sdata());
+    // `None`: the owner's first element, to allocate with a new storage. An empty storage is
+    // still published while its last delete finishes: the publication then fails with
+    // `EAGAIN`, rather than waiting.
+    let storage = storage.filter(|storage| !storage.is_empty_lockless());
+    match storage {
+        None => check_flags(false, map_flags)?,
+        Some(storage) => {
+            if let Some(locked) = locked.filter(|_| map_flags & NOEXIST == 0) {
+                // Try an in-place update without the storage lock or the lists.
+                let old = storage.lookup(smap);
+                check_flags(old.is_some(), map_flags)?;
+                if let Some(old) = old {
+                    if old.linked_to_storage_lockless() {
+                        locked.copy_to(old)?;
+                        return Ok(old.sdata());
+                    }
+                }
             }
         }
     }
 
     // Allocate the new element before taking any lock, to keep the critical sections short; a
     // wasted allocation (a flag check failing under the lock) is rare. It is dropped on every error
-    // below, after the guards, which uncharges and frees it.
+    // below, after the guards, which uncharges and frees it. (One call for both paths:
+    // `NewSelem::alloc()` is inlined.)
     let selem = NewSelem::alloc(new).ok_or(ENOMEM)?;
+    let Some(storage) = storage else {
+        // On failure, dropping the element frees and uncharges it.
+        let selem = super::storage::alloc(selem).map_err(|(e, _)| e)?;
+        return Ok(selem.sdata());
+    };
 
     let (sdata, old, retired) = {
         let guard = storage.lock_irqsave()?;
@@ -171,8 +172,11 @@ pub(super) fn update(
         // The bucket lock, then the storage lock, are released here, before the frees.
     };
     // Free the replaced element, and the index the link replaced, after an RCU Tasks Trace
-    // grace period.
-    drop(old);
+    // grace period. (Dropping the `Option` itself was an out-of-line call on every update, most
+    // of which replace nothing.)
+    if let Some(old) = old {
+        drop(old);
+    }
     drop(retired);
 
     Ok(sdata)
