@@ -56,14 +56,16 @@ g read-tree base
 if [ -z "$base_only" ]; then
 	# Fails, naming them, on files of ours that patches/series does not
 	# list exactly once.
-	patches=$(env -u GIT_INDEX_FILE python3 "$here/series.py" patches)
+	patches=$(env -u GIT_INDEX_FILE python3 "$here/series.py" apply)
 	env -u GIT_INDEX_FILE python3 "$here/series.py" files > "$tree/.git/rfl-files"
-	for p in $patches; do
-		g apply --cached "$repo/patches/$p" ||
+	# Hunks to our own files are in the files already (series.py apply).
+	while read -r p excludes; do
+		# shellcheck disable=SC2086
+		g apply --cached $excludes "$repo/patches/$p" ||
 			{ echo "mktree: patches/$p does not apply" >&2; exit 1; }
-	done
+	done <<< "$patches"
 
-	# Our own files, at their kernel paths.
+	# Our own files, at their kernel paths, as the series leaves them.
 	while IFS= read -r -d '' f; do
 		if g cat-file -e "base:$f" 2>/dev/null; then
 			echo "mktree: $f exists upstream; change it with a patch" >&2

@@ -17,25 +17,36 @@ file of the repository is listed exactly once. Both scripts stop when the
 manifest and the repository disagree, so the tree `make tree` builds and
 the series `make series` writes have one source.
 
+A patch may also change our files that an earlier commit added, so that a
+file grows with the series (a module declared by the commit that adds the
+module). The repository holds every file as the series leaves it: the
+commit that adds a file adds it with the hunks of the later patches taken
+back out (`first`), and mktree.sh, which writes our files whole, leaves
+those hunks out of the patches it applies (`apply`).
+
 MAINTAINERS is not a patch: every commit that adds a file must update it
 (checkpatch's FILE_PATH_CHANGES), so our section, patches/maintainers,
 grows with the series. At each commit it holds the F: patterns that match a
 file added so far, and each commit that adds files must add a pattern.
 
     series.py check              validate; print nothing, exit 1 on errors
-    series.py patches            the patches, in order, one per line
     series.py files              the new files, NUL-separated
     series.py plan               one line per commit: N, kind, entry, files
     series.py message N          commit N's message, with the Signed-off-by
                                  of config/series.env (SERIES_NAME/EMAIL)
     series.py maintainers [N]    MAINTAINERS on stdin, with our section as
                                  of commit N (default: the last) on stdout
+    series.py apply              per patch, a line: the patch, then
+                                 --exclude=FILE for each of our files it
+                                 changes (git apply's options for mktree.sh)
+    series.py first FILE         FILE as the commit that adds it adds it
 """
 import fnmatch
 import os
 import re
 import subprocess
 import sys
+import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PATCHES = os.path.join(REPO, "patches")
@@ -76,6 +87,41 @@ def parse():
     return commits, errors
 
 
+_repo_files = None
+
+
+def repo_files_set():
+    global _repo_files
+    if _repo_files is None:
+        _repo_files = set(repo_files())
+    return _repo_files
+
+
+def first_version(commits, path):
+    """PATH as the commit that adds it adds it: the repository's file with the hunks of the
+    later patches that change it reversed, last patch first."""
+    with open(os.path.join(REPO, path), "rb") as f:
+        text = f.read()
+    later = [e for kind, e, _ in commits if kind == "patch" and path in patch_files(e)]
+    if not later:
+        return text
+    with tempfile.TemporaryDirectory() as tmp:
+        dest = os.path.join(tmp, path)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        with open(dest, "wb") as f:
+            f.write(text)
+        for entry in reversed(later):
+            r = subprocess.run(["git", "apply", "-R", f"--include={path}",
+                                os.path.join(PATCHES, entry)], cwd=tmp,
+                               capture_output=True, text=True,
+                               env={k: v for k, v in os.environ.items()
+                                    if not k.startswith("GIT_")})
+            if r.returncode:
+                die([f"{path}: the hunks of patches/{entry} do not reverse: {r.stderr.strip()}"])
+        with open(dest, "rb") as f:
+            return f.read()
+
+
 def repo_files():
     out = subprocess.run(
         ["git", "-C", REPO, "ls-files", "-z", "--cached", "--others",
@@ -85,10 +131,22 @@ def repo_files():
     return [f for f in out.decode().split("\0") if f]
 
 
+def patch_files(entry):
+    """The files a patch changes."""
+    with open(os.path.join(PATCHES, entry)) as f:
+        return [m.group(2) for m in re.finditer(r"(?m)^diff --git a/(\S+) b/(\S+)$", f.read())]
+
+
 def validate():
     commits, errors = parse()
     seen = {}
     for kind, entry, files in commits:
+        if kind == "patch":
+            for f in patch_files(entry):
+                if f in files:
+                    errors.append(f"{entry} changes {f}, which it adds: change the file instead")
+                elif f in repo_files_set() and f not in seen:
+                    errors.append(f"{entry} changes {f}, which no earlier commit adds")
         for f in files:
             if f in seen:
                 errors.append(f"{f} is in two commits: {seen[f]} and {entry}")
@@ -236,17 +294,21 @@ def main():
         die(errors)
     if cmd == "check":
         return
-    if cmd == "patches":
-        for kind, entry, _ in commits:
-            if kind == "patch":
-                print(entry)
-    elif cmd == "files":
+    if cmd == "files":
         sys.stdout.write("".join(f + "\0" for _, _, fs in commits for f in fs))
     elif cmd == "plan":
         for n, (kind, entry, files) in enumerate(commits, 1):
             print("\t".join([str(n), kind, entry] + files))
     elif cmd == "message":
         sys.stdout.write(message(commits[int(sys.argv[2]) - 1]))
+    elif cmd == "apply":
+        ours = repo_files_set()
+        for kind, entry, _ in commits:
+            if kind == "patch":
+                print(" ".join([entry] + [f"--exclude={f}" for f in patch_files(entry)
+                                          if f in ours]))
+    elif cmd == "first":
+        sys.stdout.buffer.write(first_version(commits, sys.argv[2]))
     elif cmd == "maintainers":
         upto = int(sys.argv[2]) if len(sys.argv) > 2 else len(commits)
         sys.stdout.write(maintainers(sys.stdin.read(), commits, upto))

@@ -53,7 +53,8 @@ while IFS=$'\t' read -r n kind entry files; do
 			{ echo "series: patches/$entry does not apply at commit $n" >&2; exit 1; }
 	fi
 	for f in $files; do
-		blob=$(g hash-object -w --stdin < "$repo/$f")
+		# As this commit adds it: later patches may change it.
+		blob=$(S first "$f" | g hash-object -w --stdin)
 		mode=100644; [ -x "$repo/$f" ] && mode=100755
 		g update-index --add --cacheinfo "$mode,$blob,$f"
 	done
