@@ -8,6 +8,8 @@
 # task-storage rows). The counts are exact guest instructions; they include
 # the boot and the bench's setup, which the per-call figures of the hot
 # symbols make negligible.
+# profile/insn-annotate.py then shows one function's blocks with their
+# disassembly, to set a Rust function beside its C counterpart.
 # BENCH_TREE (default TREE) is the tree whose bench binary runs: give ours
 # to profile the baseline on the same binary, as bench.sh does.
 #   profile.sh TREE OUTDIR <bench arguments...>
