@@ -326,6 +326,30 @@ impl Storage {
         self.owner_refcnt().dec();
     }
 
+    /// Adds `selem` to the storage list and counts `elem_size`: what every link does, before
+    /// the index. Returns the list, locked for the borrow of `self`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Storage::link_nolock`].
+    #[inline(always)]
+    unsafe fn link_to_list(&self, selem: Selem<'_>, elem_size: u32) -> Locked<'_, Snode> {
+        // Lock held or storage private, by the safety requirements: nobody changes
+        // `mem_charge` concurrently. Wrapping, as the C `u64` arithmetic.
+        let charge = self.mem_charge();
+        charge.store(
+            charge.load(Relaxed).wrapping_add(u64::from(elem_size)),
+            Relaxed,
+        );
+        selem.set_local_storage(self.as_raw());
+        // SAFETY: Lock held or storage private, by the safety requirements, while `list` lives.
+        let list = unsafe { Locked::new(self.list()) };
+        // SAFETY: `selem` is on no list, and this is its storage. The `rcu_assign_pointer()`
+        // inside publishes `local_storage` (set just above) with the element.
+        unsafe { list.add(selem) };
+        list
+    }
+
     /// Adds `selem` to the storage list and the index, and counts the `elem_size` of `smap`, its
     /// map: `bpf_selem_link_storage_nolock()`. `smap` is `None` if the caller found it NULL;
     /// the element is then charged nothing and left out of the index, as lookups would not
@@ -347,26 +371,28 @@ impl Storage {
         smap: Option<&Map>,
         past_cache: bool,
     ) -> Option<Retired> {
-        let elem_size = smap.map_or(0, Map::elem_size);
-        // Lock held or storage private, by the safety requirements: nobody changes
-        // `mem_charge` concurrently. Wrapping, as the C `u64` arithmetic.
-        let charge = self.mem_charge();
-        charge.store(
-            charge.load(Relaxed).wrapping_add(u64::from(elem_size)),
-            Relaxed,
-        );
-        selem.set_local_storage(self.as_raw());
-        // SAFETY: Lock held or storage private, by the safety requirements, while `list` lives.
-        let list = unsafe { Locked::new(self.list()) };
-        // SAFETY: `selem` is on no list, and this is its storage. The `rcu_assign_pointer()`
-        // inside publishes `local_storage` (set just above) with the element.
-        unsafe { list.add(selem) };
+        // SAFETY: By the safety requirements.
+        let list = unsafe { self.link_to_list(selem, smap.map_or(0, Map::elem_size)) };
         let smap = smap?;
         // SAFETY: `index_slot()` is the index of this storage, whose list `list` is.
         let index = unsafe { Writer::new(self.index_slot()?, list) };
         // SAFETY: `selem` was just linked and stays allocated as long as the list holds it, and
         // `smap` is its map.
         unsafe { index.linked(selem, smap, past_cache, &|size| smap.alloc_zeroed(size)) }
+    }
+
+    /// Links `selem`, an element of `smap`, to a storage that nobody else sees yet and that has
+    /// no index: a new storage's first element, or a clone's copies. Such a link builds no
+    /// index (the first update past the cache does), so it skips the index's writer, which
+    /// `link_nolock()` would load and prepare for nothing.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Storage::link_nolock`], and the storage has no index.
+    #[inline(always)]
+    pub(super) unsafe fn link_unindexed(&self, selem: Selem<'_>, smap: &Map) {
+        // SAFETY: By the safety requirements.
+        let _ = unsafe { self.link_to_list(selem, smap.elem_size()) };
     }
 
     /// The RCU callback of [`Storage::free`], of either kind: frees the storage and its index.
@@ -797,11 +823,9 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
     let storage = unsafe { Storage::from_raw(raw) };
     let selem = first.selem();
 
-    // SAFETY: The storage is not published yet; `first` is on no list (`NewSelem` invariant),
-    // of the live `smap`.
-    let no_index = unsafe { storage.link_nolock(selem, Some(smap), false) };
-    // A storage's first element builds no index, so there is none to retire.
-    drop(no_index);
+    // SAFETY: The storage is new (no index) and not published yet; `first` is on no list
+    // (`NewSelem` invariant), of the live `smap`.
+    unsafe { storage.link_unindexed(selem, smap) };
 
     let published = (|| {
         let bucket = smap.bucket(raw).lock_irqsave()?;

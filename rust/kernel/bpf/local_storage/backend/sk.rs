@@ -515,8 +515,8 @@ unsafe fn clone_elem<'a>(owner: MapOwner<'a>, selem: Selem<'_>) -> Option<NewSel
 ///
 /// # Safety
 ///
-/// `storage` is the storage of `copy`'s owner, a socket being cloned, which nothing else
-/// changes during the call, and stays allocated during it.
+/// `storage` is the storage of `copy`'s owner, a socket being cloned, made by this clone (so it
+/// has no index), which nothing else changes during the call, and stays allocated during it.
 unsafe fn link_copy(storage: &Storage, copy: NewSelem<'_>) -> Result {
     let smap = copy.owner().map();
     {
@@ -528,12 +528,10 @@ unsafe fn link_copy(storage: &Storage, copy: NewSelem<'_>) -> Result {
         // The bucket lock is released here.
     }
     let selem = copy.into_owned_by_lists();
-    // SAFETY: Nothing else changes the storage (our contract); `selem` is on no storage list,
-    // and its map is alive (its owner's).
-    let no_index = unsafe { storage.link_nolock(selem, Some(smap), false) };
-    // A clone builds no index, so there is none to retire; the socket's first update past the
-    // cache builds it.
-    drop(no_index);
+    // SAFETY: Nothing else changes the storage, which has no index (our contract; the socket's
+    // first update past the cache builds it); `selem` is on no storage list, and its map is
+    // alive (its owner's).
+    unsafe { storage.link_unindexed(selem, smap) };
     Ok(())
 }
 
@@ -586,8 +584,9 @@ unsafe fn clone_storage(sk: *const bindings::sock, newsk: *mut bindings::sock) -
         // SAFETY: `smap` is `selem`'s map, just read from it.
         let copy = unsafe { clone_elem(owner, selem) }.ok_or(ENOMEM)?;
         match new_storage {
-            // SAFETY: `newsk`'s storage, the storage of `copy`'s owner, which nothing else
-            // changes yet (our contract) and stays allocated until `newsk`'s destructor.
+            // SAFETY: `newsk`'s storage, the storage of `copy`'s owner, made by this clone,
+            // which nothing else changes yet (our contract) and stays allocated until `newsk`'s
+            // destructor.
             Some(new) => unsafe { link_copy(new, copy) }?,
             None => {
                 let first = storage::alloc(copy).map_err(|(e, copy)| {
