@@ -9,6 +9,9 @@ here=$(dirname "$(readlink -f "$0")")
 name=${1:?tree}
 tree=$CACHE/root/build/$name
 rc=0
+# make rustdoc builds in the tree: not beside another build of it (kbuild.sh's lock).
+exec 9> "$CACHE/root/build/.$name.build.lock"
+flock 9
 
 git -C "$tree" diff base HEAD > "$CACHE/root/build/$name-ours.diff"
 "$here/inroot.sh" bash -c '
