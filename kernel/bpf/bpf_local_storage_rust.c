@@ -12,7 +12,6 @@
 #include <linux/bpf.h>
 #include <linux/bpf_local_storage.h>
 #include <linux/btf.h>
-#include <linux/rcupdate_trace.h>
 #include <linux/rcupdate_wait.h>
 #include <linux/workqueue.h>
 
@@ -107,16 +106,4 @@ void bpf_local_storage_map_free(struct bpf_map *map,
 				struct bpf_local_storage_cache *cache)
 {
 	rust_bpf_local_storage_map_free(map, cache);
-}
-
-/* For the Rust code: see bpf_local_storage_rust.h. */
-void bpf_local_storage_call_rcu_tasks_trace(struct rcu_head *rhp,
-					    rcu_callback_t func)
-{
-	call_rcu_tasks_trace(rhp, func);
-}
-
-void bpf_local_storage_rcu_barrier_tasks_trace(void)
-{
-	rcu_barrier_tasks_trace();
 }

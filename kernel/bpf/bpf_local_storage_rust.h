@@ -18,6 +18,7 @@
 
 #include <linux/bpf_local_storage.h>
 #include <linux/bpf_lsm.h>
+#include <linux/rcupdate_trace.h>
 #include "bpf_local_storage_fail.h"
 
 int rust_bpf_local_storage_map_alloc_check(union bpf_attr *attr);
@@ -170,13 +171,22 @@ void *rust_bpf_task_storage_get(struct bpf_map *map, struct task_struct *task,
 int rust_bpf_task_storage_delete(struct bpf_map *map, struct task_struct *task);
 
 /*
- * RCU Tasks Trace is for BPF and core RCU code only, and inline in 7.3: the
- * Rust code reaches it through these, defined in kernel/bpf/.
+ * RCU Tasks Trace is for BPF and core RCU code only (checkpatch's
+ * RCU_TASKS_TRACE), and inline in 7.3: the Rust code reaches it through
+ * these, which rust/helpers/bpf.c forwards, so that the delete path's
+ * call_rcu_tasks_trace() is inlined into Rust as it is into C.
  */
-void bpf_local_storage_call_rcu_tasks_trace(struct rcu_head *rhp,
-					    rcu_callback_t func);
+static inline void
+bpf_local_storage_call_rcu_tasks_trace(struct rcu_head *rhp,
+				       rcu_callback_t func)
+{
+	call_rcu_tasks_trace(rhp, func);
+}
 
-void bpf_local_storage_rcu_barrier_tasks_trace(void);
+static inline void bpf_local_storage_rcu_barrier_tasks_trace(void)
+{
+	rcu_barrier_tasks_trace();
+}
 
 /*
  * Queues a storage that rust_bpf_local_storage_destroy() stopped on for the

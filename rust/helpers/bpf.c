@@ -136,6 +136,19 @@ __rust_helper void rust_helper_check_and_init_map_value(struct bpf_map *map,
 	check_and_init_map_value(map, dst);
 }
 
+/* RCU Tasks Trace: see bpf_local_storage_rust.h. */
+__rust_helper void
+rust_helper_bpf_local_storage_call_rcu_tasks_trace(struct rcu_head *rhp,
+						   rcu_callback_t func)
+{
+	bpf_local_storage_call_rcu_tasks_trace(rhp, func);
+}
+
+__rust_helper void rust_helper_bpf_local_storage_rcu_barrier_tasks_trace(void)
+{
+	bpf_local_storage_rcu_barrier_tasks_trace();
+}
+
 #ifdef CONFIG_BPF_LSM
 /* The BPF LSM's blob of an inode, which holds its storage pointer. */
 __rust_helper struct bpf_storage_blob *rust_helper_bpf_inode(const struct inode *inode)
