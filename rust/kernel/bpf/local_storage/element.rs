@@ -474,31 +474,27 @@ pub(super) unsafe fn unlink(selem: Selem<'_>) -> Result {
     // until that section ends: it is freed after a grace period once unreachable.
     let storage = unsafe { Storage::from_raw(storage) };
 
-    let (unlinked, free_storage) = {
-        let guard = storage.lock_irqsave()?;
-        if let Some(on_storage) = guard.claim(selem) {
-            let Some(smap) = selem.map() else {
-                // As for `local_storage`: only the teardown clears it.
-                return Ok(());
-            };
-            // Always unlink from the map first: the element is freed once unlinked from the
-            // storage.
-            {
-                let bucket = guard.lock_bucket(smap.bucket(storage.as_raw()))?;
-                // SAFETY: The element's storage hashes to this bucket: it is on it or on none.
-                if let Some(on_map) = unsafe { bucket.claim(selem) } {
-                    on_map.del();
-                }
-            }
-            // SAFETY: The element is unlinked from its map just above, `smap` is its map, and
-            // the owner is alive (our contract).
-            let (unlinked, free_storage) = unsafe { guard.unlink(on_storage, smap) };
-            (Some(unlinked), free_storage)
-        } else {
-            (None, false)
-        }
-        // The storage lock is released here, before the frees.
+    let guard = storage.lock_irqsave()?;
+    let Some(on_storage) = guard.claim(selem) else {
+        return Ok(());
     };
+    let Some(smap) = selem.map() else {
+        // As for `local_storage`: only the teardown clears it.
+        return Ok(());
+    };
+    // Always unlink from the map first: the element is freed once unlinked from the storage.
+    {
+        let bucket = guard.lock_bucket(smap.bucket(storage.as_raw()))?;
+        // SAFETY: The element's storage hashes to this bucket: it is on it or on none.
+        if let Some(on_map) = unsafe { bucket.claim(selem) } {
+            on_map.del();
+        }
+    }
+    // SAFETY: The element is unlinked from its map just above, `smap` is its map, and the owner
+    // is alive (our contract).
+    let (unlinked, free_storage) = unsafe { guard.unlink(on_storage, smap) };
+    // The storage lock is released before the frees.
+    drop(guard);
     drop(unlinked);
 
     if free_storage {
