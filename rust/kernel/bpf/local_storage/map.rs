@@ -95,9 +95,10 @@ static_assert!(
 /// # Invariants
 ///
 /// The map was set up by [`map_alloc`] and is not freed while the reference exists: `buckets`
-/// points to `1 << bucket_log` initialised buckets, `bucket_log >= 1`, `cache_idx` holds a
-/// [`CacheIdx`], and `elem_size`, `cache_idx` and `bucket_log` do not change. `map.ops` is the
-/// storage type's `bpf_map_ops` (a static) once the map is visible to anybody but [`map_alloc`].
+/// points to `1 << bucket_log` initialised buckets, `bucket_log` is from 1 to 31, `cache_idx`
+/// holds a [`CacheIdx`], and `elem_size`, `cache_idx` and `bucket_log` do not change. `map.ops`
+/// is the storage type's `bpf_map_ops` (a static) once the map is visible to anybody but
+/// [`map_alloc`].
 #[repr(transparent)]
 pub(super) struct Map(Opaque<bindings::bpf_local_storage_map>);
 
@@ -241,14 +242,16 @@ impl Map {
         1usize << self.bucket_log()
     }
 
-    /// The bucket at index `i`, which must be below [`Map::nbuckets`].
+    /// The bucket at index `i`.
+    ///
+    /// # Safety
+    ///
+    /// `i` is below [`Map::nbuckets`].
     #[inline]
-    fn bucket_at(&self, i: usize) -> &Bucket {
-        // Only out of range on a bug here; stay in bounds anyway.
-        let i = i & (self.nbuckets() - 1);
+    unsafe fn bucket_at(&self, i: usize) -> &Bucket {
         // SAFETY: By the type invariant `buckets` has `nbuckets()` initialised buckets, `i` is
-        // below it, and they are freed with the map, after the borrow of `self` ends. `Bucket` is
-        // `repr(transparent)` over `Opaque<bpf_local_storage_map_bucket>`.
+        // below it (our contract), and they are freed with the map, after the borrow of `self`
+        // ends. `Bucket` is `repr(transparent)` over `Opaque<bpf_local_storage_map_bucket>`.
         unsafe { &*(*self.as_raw()).buckets.add(i).cast::<Bucket>() }
     }
 
@@ -258,14 +261,18 @@ impl Map {
     /// in the same bucket ([`update`](super::update)). `storage` is only hashed.
     #[inline]
     pub(super) fn bucket(&self, storage: *const bindings::bpf_local_storage) -> &Bucket {
-        let i = hash::hash_ptr(storage, self.bucket_log());
-        // CAST: `hash_ptr(.., bits)` is below `1 << bits`.
-        self.bucket_at(i as usize)
+        // CAST: `hash_ptr(.., bits)` is below `1 << bits`, a `usize`.
+        let i = hash::hash_ptr(storage, self.bucket_log()) as usize;
+        // SAFETY: `bucket_log` is from 1 to 31 (type invariant), for which `hash_ptr()` returns
+        // a value below `1 << bucket_log`. So no mask, which would cost five instructions on
+        // every bucket lock.
+        unsafe { self.bucket_at(i) }
     }
 
     /// The buckets, in order.
     pub(super) fn buckets(&self) -> impl Iterator<Item = &Bucket> {
-        (0..self.nbuckets()).map(move |i| self.bucket_at(i))
+        // SAFETY: `i` is below `nbuckets()`.
+        (0..self.nbuckets()).map(move |i| unsafe { self.bucket_at(i) })
     }
 }
 
@@ -443,7 +450,7 @@ pub(super) fn map_alloc(
         }
     }
 
-    // INVARIANT: `buckets` has `1 << bucket_log` initialised buckets with `bucket_log >= 1`;
+    // INVARIANT: `buckets` has `1 << bucket_log` initialised buckets, `bucket_log` from 1 to 31;
     // `cache_idx` is stored from a `CacheIdx`; the fields set here do not change afterwards.
     // `map.ops` is set by the caller (`map_create()`) before the map is visible.
     // SAFETY: `smap` is valid and only known to us.
