@@ -28,10 +28,7 @@ static struct bpf_local_storage __rcu **cgroup_storage_ptr(void *owner)
 
 void bpf_cgrp_storage_free(struct cgroup *cgroup)
 {
-	/* The destroy runs in an RCU read section, which Rust expects us to hold. */
-	rcu_read_lock();
 	rust_bpf_cgrp_storage_free(cgroup);
-	rcu_read_unlock();
 }
 
 static void *bpf_cgrp_storage_lookup_elem(struct bpf_map *map, void *key)

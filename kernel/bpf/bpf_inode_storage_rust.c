@@ -34,13 +34,7 @@ inode_storage_ptr(void *owner)
 
 void bpf_inode_storage_free(struct inode *inode)
 {
-	/*
-	 * The hook may run preemptible: the destroy runs in an RCU read
-	 * section with migration disabled, as this function always has.
-	 */
-	rcu_read_lock_dont_migrate();
 	rust_bpf_inode_storage_free(inode);
-	rcu_read_unlock_migrate();
 }
 
 static void *bpf_fd_inode_storage_lookup_elem(struct bpf_map *map, void *key)

@@ -59,7 +59,7 @@ rust_bpf_local_storage_update(void *owner, struct bpf_local_storage_map *smap,
  * their C files (bpf_cgrp_storage_rust.c, ...): the free function, the map
  * operations and the helpers of the C file whose names they carry. The
  * helpers take a NULL owner, as the BPF helpers do. The free functions
- * are called in an RCU read section.
+ * enter the RCU read section the destroy needs themselves.
  */
 void rust_bpf_cgrp_storage_free(struct cgroup *cgroup);
 

@@ -30,10 +30,7 @@ static struct bpf_local_storage __rcu **task_storage_ptr(void *owner)
 
 void bpf_task_storage_free(struct task_struct *task)
 {
-	/* The destroy runs in an RCU read section, which Rust expects us to hold. */
-	rcu_read_lock();
 	rust_bpf_task_storage_free(task);
-	rcu_read_unlock();
 }
 
 static void *bpf_pid_task_storage_lookup_elem(struct bpf_map *map, void *key)

@@ -34,9 +34,7 @@ DEFINE_BPF_STORAGE_CACHE(sk_cache);
  */
 void bpf_sk_storage_free(struct sock *sk)
 {
-	rcu_read_lock_dont_migrate();
 	rust_bpf_sk_storage_free(sk);
-	rcu_read_unlock_migrate();
 }
 
 /* An fexit target of the selftests (map_kptr_race). */

@@ -34,10 +34,14 @@ use crate::{
         from_result, //
     },
     prelude::*,
-    sync::atomic::{
-        Atomic,
-        Relaxed, //
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        rcu,
     },
+    task::MigrationDisabled,
 };
 use core::{
     marker::PhantomData,
@@ -204,6 +208,15 @@ pub(super) unsafe trait OwnerKind: Sized {
     /// Whether a program may delete `owner`'s element of a map, and the pin to hold while it
     /// does: `None` fails the delete with `ENOENT`, as for an owner without the element.
     fn pin_for_delete(owner: &Owner<'_, Self>) -> Option<Self::Pin>;
+
+    /// Whether the owner's free destroys its storage with migration disabled, as the C frees of
+    /// socket and inode storage always have (`rcu_read_lock_dont_migrate()`).
+    const FREE_DISABLES_MIGRATION: bool = false;
+
+    /// Gives back `charge`, what the destroy of `owner`'s storage left charged to it (not 0):
+    /// socket storage returns it to the socket's option memory; the others charge nothing.
+    #[inline]
+    fn uncharge_destroyed(_owner: &Owner<'_, Self>, _charge: u32) {}
 }
 
 /// What the system calls' key, a file descriptor, leads to: a reference that keeps an owner of
@@ -408,28 +421,37 @@ fn data(sdata: *mut bindings::bpf_local_storage_data) -> *mut c_void {
     crate::ptr::project!(mut sdata, .data).cast()
 }
 
-/// Destroys the storage of an owner that is being freed, if it has one:
-/// `bpf_*_storage_free()`. Returns the charge left on the owner, as
-/// `bpf_local_storage_destroy()` does.
+/// Destroys the storage of an owner that is being freed, if it has one: `bpf_*_storage_free()`.
+///
+/// The destroy runs in a regular RCU read-side critical section, with migration disabled for
+/// the kinds of owners whose C free has always disabled it
+/// ([`OwnerKind::FREE_DISABLES_MIGRATION`]), and then gives what it leaves charged to the owner
+/// back ([`OwnerKind::uncharge_destroyed`]). An owner without storage only costs the section:
+/// nothing can give storage to an owner that is being freed.
 ///
 /// # Safety
 ///
 /// `owner` points to an owner of kind `K` that is being freed: no program or system call can
-/// add elements to its storage any more, and this is called once for it. The caller is in a
-/// regular RCU read-side critical section until this returns (the C `bpf_*_storage_free()`
-/// enters it, as `bpf_local_storage_destroy()` requires), which spares us one of our own.
-pub(super) unsafe fn free<K: OwnerKind>(owner: *mut K::Raw) -> u32 {
-    // SAFETY: The owner stays allocated until its free returns, after this call; the caller is
-    // in an RCU read section until we return.
+/// create its storage or add elements to it any more, and this is called once for it, where a
+/// regular RCU read-side critical section may be entered.
+#[inline]
+pub(super) unsafe fn free<K: OwnerKind>(owner: *mut K::Raw) {
+    let _rcu = rcu::read_lock();
+    // SAFETY: The owner stays allocated until its free returns, after this call; we are in an
+    // RCU read section until we return.
     let Some(owner) = (unsafe { Owner::<K>::from_raw(owner) }) else {
-        return 0;
+        return;
     };
     let Some(storage) = owner.storage() else {
-        return 0;
+        return;
     };
+    let _migration = K::FREE_DISABLES_MIGRATION.then(MigrationDisabled::new);
     // SAFETY: The storage of an owner being freed, destroyed once (our contract), in the RCU
     // read section in which we read the owner's pointer to it.
-    unsafe { bindings::bpf_local_storage_destroy(storage.as_raw()) }
+    let charge = unsafe { bindings::bpf_local_storage_destroy(storage.as_raw()) };
+    if charge != 0 {
+        K::uncharge_destroyed(&owner, charge);
+    }
 }
 
 /// The map and the descriptor of a system call's key.

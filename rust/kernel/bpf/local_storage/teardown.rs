@@ -60,11 +60,12 @@
 //!
 //! # Lock failures, deferral and retries
 //!
-//! Destroy never sleeps: every caller holds an RCU read lock around it (task and cgroup
-//! `rcu_read_lock()`, inode and socket `rcu_read_lock_dont_migrate()`), and it runs in softirq
-//! for tasks (`delayed_put_task_struct()`, an RCU callback) and sockets (`__sk_destruct()`, an
-//! RCU callback for `SOCK_RCU_FREE` sockets, or the last `sock_put()` in softirq); cgroups are
-//! freed from a workqueue and inodes from process context, but inside the same RCU read section.
+//! Destroy never sleeps: every caller holds an RCU read lock around it (the owners' frees enter
+//! it, those of inodes and sockets with migration disabled too, as their C always has), and it
+//! runs in softirq for tasks (`delayed_put_task_struct()`, an RCU callback) and sockets
+//! (`__sk_destruct()`, an RCU callback for `SOCK_RCU_FREE` sockets, or the last `sock_put()` in
+//! softirq); cgroups are freed from a workqueue and inodes from process context, but inside the
+//! same RCU read section.
 //! A failed acquisition has already spun for the lock's timeout (at least 250 ms) with
 //! interrupts off, so destroy makes one attempt at each lock and stops at its first failure: the
 //! pass records what it unlinked and keeps the element's pointers ([`protocol::Step::Again`]),

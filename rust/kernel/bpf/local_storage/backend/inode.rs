@@ -13,8 +13,8 @@
 //! is initialised: before, the blob's offset is not set.
 //!
 //! The C side is `kernel/bpf/bpf_inode_storage_rust.c`: the map operations and helper
-//! prototypes, the helpers' `BPF_CALL` shells, and `bpf_inode_storage_free()`, which enters the
-//! RCU read section (with migration disabled) that the LSM hook's free needs.
+//! prototypes, the helpers' `BPF_CALL` shells, and `bpf_inode_storage_free()`, the LSM hook's
+//! free.
 //!
 //! C header: [`kernel/bpf/bpf_local_storage_rust.h`](srctree/kernel/bpf/bpf_local_storage_rust.h)
 
@@ -71,6 +71,8 @@ unsafe impl OwnerKind for Inode {
     fn pin_for_delete(_owner: &Owner<'_, Self>) -> Option<()> {
         Some(())
     }
+
+    const FREE_DISABLES_MIGRATION: bool = true;
 }
 
 /// A reference to a file, taken from a descriptor and put on drop: `CLASS(fd_raw)`, which takes

@@ -148,6 +148,14 @@ unsafe impl OwnerKind for Sock {
     fn pin_for_delete(owner: &Owner<'_, Self>) -> Option<SockRef> {
         SockRef::inc_not_zero(owner)
     }
+
+    const FREE_DISABLES_MIGRATION: bool = true;
+
+    /// The storage's charge goes back to the socket's option memory.
+    #[inline]
+    fn uncharge_destroyed(owner: &Owner<'_, Self>, charge: u32) {
+        owner.uncharge(charge);
+    }
 }
 
 impl<'a> Owner<'a, Sock> {
@@ -398,19 +406,11 @@ unsafe fn copy_value(smap: &Map, dst: *mut c_void, src: *mut c_void) {
 ///
 /// `sk` is a full socket being destructed (`__sk_destruct()`, also for a clone that
 /// `sk_clone()` gave up on): no program or system call can create its storage any more, and
-/// this is called once for it. The caller is in an RCU read-side critical section.
+/// this is called once for it, where an RCU read-side critical section may be entered.
 #[export]
 unsafe extern "C" fn rust_bpf_sk_storage_free(sk: *mut bindings::sock) {
     // SAFETY: Our contract is `free()`'s.
-    let uncharge = unsafe { free::<Sock>(sk) };
-    if uncharge == 0 {
-        return;
-    }
-    // SAFETY: The socket stays allocated until its destructor returns, after this call, and the
-    // caller is in an RCU read section.
-    if let Some(sk) = unsafe { Owner::<Sock>::from_raw(sk) } {
-        sk.uncharge(uncharge);
-    }
+    unsafe { free::<Sock>(sk) }
 }
 
 export_storage_syscalls!(sk, SocketRef);
