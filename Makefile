@@ -19,7 +19,7 @@ CHECK_TORTURE_SECS ?= 10
 S := $(CURDIR)/scripts
 
 .PHONY: check-arm64 all setup tree base-tree kernel baseline selftests demo check check-debug lint \
-	kunit test vm bench profile torture variants parity clients clients-scx try-gate series series-check docs deb clean
+	kunit test vm bench profile torture variants parity clients clients-scx try-gate series series-check series-build docs deb clean
 
 all: demo
 
@@ -169,6 +169,13 @@ series: setup
 # Documentation/bpf/ of that tree built by htmldocs (scripts/docs.sh).
 series-check: setup
 	@$(S)/series-check.sh $(CURDIR)/out/series
+
+# Every step of the series built in one scratch tree (series-step), with
+# our options on: a commit checked out, kbuild.sh, the next; the last step
+# with the options off and without Rust is make variants' job. Writes
+# out/series-build/steps.txt (scripts/series-build.sh).
+series-build: series
+	@$(S)/series-build.sh $(CURDIR)/out/series-build
 
 # Documentation/bpf/ with the kernel's make htmldocs, on our tree and on the
 # base: fails on a warning the base does not give.

@@ -38,7 +38,7 @@ log=$build/$name-build.log
 before=$(stat -c %Y "$krust" 2>/dev/null || echo 0)
 set +e
 "$here/inroot.sh" env TREE="/build/$name" ARCH="$arch" EXTRA_KCONFIG="${EXTRA_KCONFIG:-}" PATCHED="$patched" \
-	CCACHE_MAXSIZE=8G bash -c '
+	SERIES_STEP="${SERIES_STEP:-}" CCACHE_MAXSIZE=8G bash -c '
 	set -e
 	bash /build/config/kconfig.sh
 	cd "$TREE"
