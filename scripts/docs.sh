@@ -27,6 +27,8 @@ htmldocs() {
 	grep -i 'warning' "$out/$t.log" | sed -e "s|/build/$t/||g" | sort -u
 }
 
+# The base tree, made if this machine has none yet (make base-tree).
+"$here/mktree.sh" --base base > /dev/null
 base_warnings=$(htmldocs base)
 ours=$(htmldocs "$name")
 pages=$(find "$out/$name" -maxdepth 1 -name '*.html' | wc -l)
