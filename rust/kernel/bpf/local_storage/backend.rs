@@ -210,7 +210,8 @@ pub(super) unsafe trait OwnerKind: Sized {
     fn pin_for_delete(owner: &Owner<'_, Self>) -> Option<Self::Pin>;
 
     /// Whether the owner's free destroys its storage with migration disabled, as the C frees of
-    /// socket and inode storage always have (`rcu_read_lock_dont_migrate()`).
+    /// socket and inode storage always have (`rcu_read_lock_dont_migrate()`, which disables it
+    /// only with `CONFIG_PREEMPT_RCU`, as [`free`] does).
     const FREE_DISABLES_MIGRATION: bool = false;
 
     /// Gives back `charge`, what the destroy of `owner`'s storage left charged to it (not 0):
@@ -445,7 +446,10 @@ pub(super) unsafe fn free<K: OwnerKind>(owner: *mut K::Raw) {
     let Some(storage) = owner.storage() else {
         return;
     };
-    let _migration = K::FREE_DISABLES_MIGRATION.then(MigrationDisabled::new);
+    // As `rcu_read_lock_dont_migrate()`: without preemptible RCU, the read section already
+    // keeps the task on its CPU.
+    let _migration =
+        (K::FREE_DISABLES_MIGRATION && cfg!(CONFIG_PREEMPT_RCU)).then(MigrationDisabled::new);
     // SAFETY: The storage of an owner being freed, destroyed once (our contract), in the RCU
     // read section in which we read the owner's pointer to it.
     let charge = unsafe { bindings::bpf_local_storage_destroy(storage.as_raw()) };
