@@ -269,6 +269,12 @@ def main():
         add("kernel/kmemleak", "fail", "unreferenced object" + leak[:1500])
     if a.vm_rc not in (0, 1):
         add("vm/guest", "fail", f"vm-run exited {a.vm_rc} (124: timeout, 125: the guest died)")
+    # Last, so that a shortened log of the run still shows it: the test that
+    # hung past test_progs' watchdog, and its threads' kernel stacks
+    # (guest/run-tests.sh's guard; dmesg has sysrq's view of the kernel).
+    hung = read("test_progs.hung")
+    if hung:
+        add("test_progs/(hung)", "fail", "killed after its watchdog fired:\n" + "\n".join(hung[:60]))
 
     # Expectations. A test that did not pass because only expected subtests
     # did not pass is expected too.

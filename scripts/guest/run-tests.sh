@@ -15,6 +15,41 @@ rc=0
 
 sel() { awk -v k="$1" '$1 == k { print $2 }' "$selectors"; }
 
+# test_progs' watchdog (-w, 120 s unless given) only sends the test a
+# SIGSEGV, whose handler prints a backtrace and returns: a test looping in
+# user space (map_kptr_race waits for a map free with sched_yield() and no
+# bound) goes on forever, and the whole guest runs into check.sh's timeout
+# with no result after that test and no dmesg. This guard kills test_progs
+# once the watchdog has fired and the test still runs 30 s later, after
+# recording what the kernel was doing: the test's threads' kernel stacks in
+# test_progs.hung, and blocked tasks and every CPU's backtrace (sysrq w, l)
+# in dmesg. The rest of the run (test_maps, the settled dmesg) still reports.
+kill_hung() { # PID
+	local pid=$1 fired= now th
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		now=$(date +%s)
+		if [ -z "$fired" ]; then
+			grep -q 'terminating with SIGSEGV' "$out/test_progs.log" && fired=$now
+			continue
+		fi
+		[ $((now - fired)) -ge 30 ] || continue
+		{
+			grep 'terminating with SIGSEGV' "$out/test_progs.log" | tail -n 1
+			for th in /proc/"$pid"/task/*; do
+				echo "thread $(basename "$th") ($(cat "$th/comm" 2>/dev/null)):" \
+					"state $(awk '{print $3}' "$th/stat" 2>/dev/null)," \
+					"wchan $(cat "$th/wchan" 2>/dev/null)"
+				sed 's/^/    /' "$th/stack" 2>/dev/null
+			done
+		} > "$out/test_progs.hung"
+		echo w > /proc/sysrq-trigger
+		echo l > /proc/sysrq-trigger
+		kill -KILL "$pid"
+		return
+	done
+}
+
 cd "$st" || exit 1
 t=$(sel substr | paste -sd, -)
 a=$(sel exact | paste -sd, -)
@@ -23,8 +58,21 @@ if [ -n "$t$a" ]; then
 	# kernels much slower than test_progs' 120 s assumes.
 	w=${RFL_TEST_PROGS_WATCHDOG:-}
 	echo "== test_progs${w:+ -w $w}${t:+ -t $t}${a:+ -a $a}"
-	./test_progs ${w:+-w "$w"} ${t:+-t "$t"} ${a:+-a "$a"} -J "$out/test_progs.json"
+	./test_progs ${w:+-w "$w"} ${t:+-t "$t"} ${a:+-a "$a"} -J "$out/test_progs.json" \
+		> "$out/test_progs.log" 2>&1 &
+	pid=$!
+	tail -n +1 -f --pid="$pid" "$out/test_progs.log" &
+	tailer=$!
+	kill_hung "$pid" &
+	guard=$!
+	wait "$pid"
 	r=$?
+	kill "$guard" 2>/dev/null
+	wait "$tailer"
+	if [ -s "$out/test_progs.hung" ]; then
+		echo "== test_progs killed: a test hung after the watchdog (test_progs.hung)"
+		cat "$out/test_progs.hung"
+	fi
 	echo "$r" > "$out/test_progs.rc"
 	[ "$r" = 0 ] || rc=1
 fi
