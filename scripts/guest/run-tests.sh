@@ -22,8 +22,9 @@ sel() { awk -v k="$1" '$1 == k { print $2 }' "$selectors"; }
 # with no result after that test and no dmesg. This guard kills test_progs
 # once the watchdog has fired and the test still runs 30 s later, after
 # recording what the kernel was doing: the test's threads' kernel stacks in
-# test_progs.hung, and blocked tasks and every CPU's backtrace (sysrq w, l)
-# in dmesg. The rest of the run (test_maps, the settled dmesg) still reports.
+# test_progs.hung with the maps and the programs' missed runs, and blocked
+# tasks and every CPU's backtrace (sysrq w, l) in dmesg. The rest of the
+# run (test_maps, the settled dmesg) still reports.
 kill_hung() { # PID
 	local pid=$1 fired= now th
 	while kill -0 "$pid" 2>/dev/null; do
@@ -42,6 +43,13 @@ kill_hung() { # PID
 					"wchan $(cat "$th/wchan" 2>/dev/null)"
 				sed 's/^/    /' "$th/stack" 2>/dev/null
 			done
+			# Whether the test waits on the kernel (its map still
+			# there) or missed an event (a tracing program that did
+			# not run, counted in recursion_misses).
+			echo "maps:"
+			"$st/tools/sbin/bpftool" map show 2>&1 | grep -E '^[0-9]+:' | sed 's/^/    /' | head -n 40
+			echo "programs that missed runs:"
+			"$st/tools/sbin/bpftool" prog show 2>&1 | grep -E '^[0-9]+:.*recursion_misses' | sed 's/^/    /'
 		} > "$out/test_progs.hung"
 		echo w > /proc/sysrq-trigger
 		echo l > /proc/sysrq-trigger
