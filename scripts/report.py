@@ -112,9 +112,9 @@ class Expected:
         return None
 
 
-def test_progs(d, lines, selectors, objects, skips):
+def test_progs(d, run, lines, selectors, objects, skips):
     """test_progs' results, checked against its JSON, summary and exit
-    status, and against the selectors asked for."""
+    status ({run}.json, {run}.rc), and against the selectors asked for."""
     res, problems = [], []
     # The summary comes last, after the failed tests' logs repeated under
     # "All error logs:", whose result lines must not count twice.
@@ -136,9 +136,9 @@ def test_progs(d, lines, selectors, objects, skips):
         detail = "not built" if extra == " (not built)" else ""
         res.append((f"test_progs/{test}", r, detail))
 
-    rc = (d / "test_progs.rc").read_text().strip() if (d / "test_progs.rc").exists() else None
+    rc = (d / f"{run}.rc").read_text().strip() if (d / f"{run}.rc").exists() else None
     try:
-        js = json.loads((d / "test_progs.json").read_text())
+        js = json.loads((d / f"{run}.json").read_text())
     except (OSError, ValueError) as e:
         js = None
         problems.append(("test_progs/(json)", f"no readable -J report: {e}"))
@@ -251,7 +251,11 @@ def main():
         print(f"  build       {len(skips)} objects dropped by the permissive selftests build")
         tp = [s for s in selectors if s[0] != "test_maps"]
         if tp:
-            res, problems, subs = test_progs(d, read("output"), tp, objects, skips)
+            # After a hang, guest/run-tests.sh ran the selection again:
+            # the results are that run's, and the hang is reported below.
+            run = "test_progs.rerun" if (d / "test_progs.rerun.rc").exists() else "test_progs"
+            lines = read(f"{run}.log") or read("output")
+            res, problems, subs = test_progs(d, run, lines, tp, objects, skips)
             for rid, r, detail in res:
                 add(rid, r, detail)
             for rid, detail in problems:
@@ -269,12 +273,19 @@ def main():
         add("kernel/kmemleak", "fail", "unreferenced object" + leak[:1500])
     if a.vm_rc not in (0, 1):
         add("vm/guest", "fail", f"vm-run exited {a.vm_rc} (124: timeout, 125: the guest died)")
-    # Last, so that a shortened log of the run still shows it: the test that
-    # hung past test_progs' watchdog, and its threads' kernel stacks
-    # (guest/run-tests.sh's guard; dmesg has sysrq's view of the kernel).
-    hung = read("test_progs.hung")
-    if hung:
-        add("test_progs/(hung)", "fail", "killed after its watchdog fired:\n" + "\n".join(hung[:60]))
+    # Last, so that a shortened log of the run still shows it: a test that
+    # hung past test_progs' watchdog, its threads' kernel stacks, the maps
+    # and the programs' missed runs (guest/run-tests.sh's guard; dmesg has
+    # sysrq's view of the kernel). A hang in the second run is never
+    # expected.
+    for run, what in (("test_progs", "hung"), ("test_progs.rerun", "hung-again")):
+        hung = read(f"{run}.hung")
+        if hung:
+            m = re.search(r"test case (\S+) executes", hung[0])
+            add(f"test_progs-{what}/{m[1] if m else '?'}", "fail",
+                "killed 30 s after its watchdog fired"
+                + ("; the results above are from the selection's second run" if run == "test_progs" else "")
+                + ":\n" + "\n".join(hung[:60]))
 
     # Expectations. A test that did not pass because only expected subtests
     # did not pass is expected too.
