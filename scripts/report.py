@@ -254,8 +254,7 @@ def main():
             # After a hang, guest/run-tests.sh ran the selection again:
             # the results are that run's, and the hang is reported below.
             run = "test_progs.rerun" if (d / "test_progs.rerun.rc").exists() else "test_progs"
-            lines = read(f"{run}.log") or read("output")
-            res, problems, subs = test_progs(d, run, lines, tp, objects, skips)
+            res, problems, subs = test_progs(d, run, read(f"{run}.log"), tp, objects, skips)
             for rid, r, detail in res:
                 add(rid, r, detail)
             for rid, detail in problems:
@@ -283,9 +282,8 @@ def main():
         if hung:
             m = re.search(r"test case (\S+) executes", hung[0])
             add(f"test_progs-{what}/{m[1] if m else '?'}", "fail",
-                "killed 30 s after its watchdog fired"
-                + ("; the results are those of the selection's second run" if run == "test_progs" else "")
-                + ":\n" + "\n".join(hung[:60]))
+                ("the results are those of the selection's second run\n" if run == "test_progs" else "")
+                + "\n".join(hung[:60]))
 
     # Expectations. A test that did not pass because only expected subtests
     # did not pass is expected too.

@@ -40,6 +40,7 @@ kill_hung() { # PID SUFFIX
 		[ $((now - fired)) -ge 30 ] || continue
 		{
 			grep 'terminating with SIGSEGV' "$log" | tail -n 1
+			echo "killed $((now - fired)) s after the watchdog fired"
 			for th in /proc/"$pid"/task/*; do
 				echo "thread $(basename "$th") ($(cat "$th/comm" 2>/dev/null)):" \
 					"state $(awk '{print $3}' "$th/stat" 2>/dev/null)," \
