@@ -41,7 +41,6 @@ use crate::{
         },
         rcu,
     },
-    task::MigrationDisabled,
 };
 use core::{
     marker::PhantomData,
@@ -210,8 +209,8 @@ pub(super) unsafe trait OwnerKind: Sized {
     fn pin_for_delete(owner: &Owner<'_, Self>) -> Option<Self::Pin>;
 
     /// Whether the owner's free destroys its storage with migration disabled, as the C frees of
-    /// socket and inode storage always have (`rcu_read_lock_dont_migrate()`, which disables it
-    /// only with `CONFIG_PREEMPT_RCU`, as [`free`] does).
+    /// socket and inode storage always have ([`free`] enters its read section with
+    /// `rcu_read_lock_dont_migrate()`, as they do).
     const FREE_DISABLES_MIGRATION: bool = false;
 
     /// Gives back `charge`, what the destroy of `owner`'s storage left charged to it (not 0):
@@ -424,8 +423,8 @@ fn data(sdata: *mut bindings::bpf_local_storage_data) -> *mut c_void {
 
 /// Destroys the storage of an owner that is being freed, if it has one: `bpf_*_storage_free()`.
 ///
-/// The destroy runs in a regular RCU read-side critical section, with migration disabled for
-/// the kinds of owners whose C free has always disabled it
+/// The destroy runs in a regular RCU read-side critical section, entered with migration
+/// disabled for the kinds of owners whose C free has always disabled it
 /// ([`OwnerKind::FREE_DISABLES_MIGRATION`]), and then gives what it leaves charged to the owner
 /// back ([`OwnerKind::uncharge_destroyed`]). An owner without storage only costs the section:
 /// nothing can give storage to an owner that is being freed.
@@ -437,19 +436,32 @@ fn data(sdata: *mut bindings::bpf_local_storage_data) -> *mut c_void {
 /// regular RCU read-side critical section may be entered.
 #[inline]
 pub(super) unsafe fn free<K: OwnerKind>(owner: *mut K::Raw) {
-    let _rcu = rcu::read_lock();
-    // SAFETY: The owner stays allocated until its free returns, after this call; we are in an
-    // RCU read section until we return.
+    if K::FREE_DISABLES_MIGRATION {
+        let rcu = rcu::read_lock_dont_migrate();
+        // SAFETY: By our safety requirements.
+        unsafe { destroy::<K>(owner, &rcu) };
+    } else {
+        let rcu = rcu::read_lock();
+        // SAFETY: By our safety requirements.
+        unsafe { destroy::<K>(owner, &rcu) };
+    }
+}
+
+/// The body of [`free`], in the read-side critical section that `_rcu` holds.
+///
+/// # Safety
+///
+/// As for [`free`].
+#[inline]
+unsafe fn destroy<K: OwnerKind>(owner: *mut K::Raw, _rcu: &rcu::Guard) {
+    // SAFETY: The owner stays allocated until its free returns, after this call; `_rcu` keeps
+    // us in an RCU read section until we return.
     let Some(owner) = (unsafe { Owner::<K>::from_raw(owner) }) else {
         return;
     };
     let Some(storage) = owner.storage() else {
         return;
     };
-    // As `rcu_read_lock_dont_migrate()`: without preemptible RCU, the read section already
-    // keeps the task on its CPU.
-    let _migration =
-        (K::FREE_DISABLES_MIGRATION && cfg!(CONFIG_PREEMPT_RCU)).then(MigrationDisabled::new);
     // SAFETY: The storage of an owner being freed, destroyed once (our contract), in the RCU
     // read section in which we read the owner's pointer to it.
     let charge = unsafe { bindings::bpf_local_storage_destroy(storage.as_raw()) };
