@@ -6,7 +6,10 @@
 # list (BENCH_LIST, default config/bench) in each boot with the same
 # binaries, and print per row the median of each kernel, their ratio, the
 # spreads, and per kernel how many runs the median used and how many
-# failed. VM_CPU selects the guest's CPU model.
+# failed. VM_CPU selects the guest's CPU model. BENCH_TREE (default TREE)
+# is the tree whose bench binary runs in both kernels' boots: the patched
+# tree's, when TREE is a kernel-only variant of it (make bench boots
+# TREE-bench, see config/variants/bench.config).
 #   bench.sh TREE BASE OUTDIR
 #
 # raw.txt has one line per row of the list and boot, "<kernel> <label>
@@ -55,7 +58,7 @@ for r in $(seq "$rounds"); do
 		mkdir -p "$o" && cp "$out/bench.list" "$o/"
 		vmrc=0
 		"$here/vm-run.sh" -t 1800 -o "$o" "$k" -- \
-			rfl-run-bench "/build/$tree" /mnt/rfl/bench.list "/build/$k" > /dev/null || vmrc=$?
+			rfl-run-bench "/build/${BENCH_TREE:-$tree}" /mnt/rfl/bench.list "/build/$k" > /dev/null || vmrc=$?
 		[ "$vmrc" = 0 ] || echo "bench: round $r, kernel $k: guest exited with $vmrc (console log: $o/console.log)" >&2
 		output=$o/output
 		[ -e "$output" ] || output=/dev/null
