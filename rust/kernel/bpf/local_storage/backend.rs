@@ -273,6 +273,22 @@ impl<'a, K: OwnerKind> Owner<'a, K> {
         })
     }
 
+    /// Wraps a pointer to an owner that cannot be NULL: what the C entry points get whose callers
+    /// never pass NULL and do not test for it either (an owner's free, the charge hooks).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Owner::from_raw`], and `ptr` is not NULL.
+    #[inline]
+    pub(super) unsafe fn from_raw_nonnull(ptr: *mut K::Raw) -> Self {
+        // INVARIANT: By the safety requirements.
+        Self {
+            // SAFETY: `ptr` is not NULL (safety requirements).
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            _p: PhantomData,
+        }
+    }
+
     /// The raw pointer to the owner.
     #[inline]
     pub(super) fn as_ptr(&self) -> *mut K::Raw {
@@ -454,11 +470,9 @@ pub(super) unsafe fn free<K: OwnerKind>(owner: *mut K::Raw) {
 /// As for [`free`].
 #[inline]
 unsafe fn destroy<K: OwnerKind>(owner: *mut K::Raw, _rcu: &rcu::Guard) {
-    // SAFETY: The owner stays allocated until its free returns, after this call; `_rcu` keeps
-    // us in an RCU read section until we return.
-    let Some(owner) = (unsafe { Owner::<K>::from_raw(owner) }) else {
-        return;
-    };
+    // SAFETY: The owner (not NULL: it is being freed) stays allocated until its free returns,
+    // after this call; `_rcu` keeps us in an RCU read section until we return.
+    let owner = unsafe { Owner::<K>::from_raw_nonnull(owner) };
     let Some(storage) = owner.storage() else {
         return;
     };

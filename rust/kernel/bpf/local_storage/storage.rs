@@ -351,9 +351,7 @@ impl Storage {
     }
 
     /// Adds `selem` to the storage list and the index, and counts the `elem_size` of `smap`, its
-    /// map: `bpf_selem_link_storage_nolock()`. `smap` is `None` if the caller found it NULL;
-    /// the element is then charged nothing and left out of the index, as lookups would not
-    /// find it.
+    /// map: `bpf_selem_link_storage_nolock()`.
     ///
     /// With `past_cache` (the list had at least as many elements as there are cache slots), the
     /// link builds an index if the storage has none. Returns an index to retire once the lock
@@ -362,18 +360,17 @@ impl Storage {
     /// # Safety
     ///
     /// - The caller holds the storage lock, or the storage is not visible to anybody else yet.
-    /// - `selem` is on no storage list, its map is alive, and it stays allocated until unlinked
-    ///   and a grace period has elapsed.
+    /// - `selem` is on no storage list, `smap` is its map and is alive, and `selem` stays
+    ///   allocated until unlinked and a grace period has elapsed.
     #[inline(always)]
     pub(super) unsafe fn link_nolock(
         &self,
         selem: Selem<'_>,
-        smap: Option<&Map>,
+        smap: &Map,
         past_cache: bool,
     ) -> Option<Retired> {
         // SAFETY: By the safety requirements.
-        let list = unsafe { self.link_to_list(selem, smap.map_or(0, Map::elem_size)) };
-        let smap = smap?;
+        let list = unsafe { self.link_to_list(selem, smap.elem_size()) };
         // SAFETY: `index_slot()` is the index of this storage, whose list `list` is.
         let index = unsafe { Writer::new(self.index_slot()?, list) };
         // SAFETY: `selem` was just linked and stays allocated as long as the list holds it, and
@@ -626,7 +623,7 @@ impl StorageGuard<'_> {
         let selem = new.into_owned_by_lists();
         // SAFETY: We hold the lock (type invariant); a new element is on no storage list, its map
         // `smap` is alive (its owner's), and the list owns it from now on.
-        let retired = unsafe { self.storage.link_nolock(selem, Some(smap), past_cache) };
+        let retired = unsafe { self.storage.link_nolock(selem, smap, past_cache) };
         (selem, retired)
     }
 
@@ -782,25 +779,33 @@ impl StorageGuard<'_> {
 /// with a `cmpxchg()` of the owner's pointer from NULL, which orders the initialisation before
 /// the pointer for lockless readers. Returns the element, now owned by the lists. Fails with
 /// the charge's error, `ENOMEM`, a bucket lock error, or `EAGAIN` if another storage was
-/// published first (or an empty one is still there); everything but `first` is then undone,
-/// and `first` comes back with the error.
-pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'_>)> {
+/// published first (or an empty one is still there); everything is then undone, and `first`
+/// freed and uncharged (dropped) after the storage: the error is all the callers need.
+///
+/// The caller has the owner's pointer to its storage, `slot`, from its check that there was no
+/// storage: the storage type's hook is not called twice (C's update and alloc each call it).
+/// Inlined: it is the rest of the first update of every new owner.
+///
+/// # Safety
+///
+/// `slot` is the pointer to its storage of `first`'s owner (its [`MapOwner::storage_slot`]): the
+/// storage published there names that owner, which it is unlinked from when it goes.
+#[inline(always)]
+pub(super) unsafe fn alloc<'a>(
+    first: NewSelem<'a>,
+    slot: &'a Atomic<*mut bindings::bpf_local_storage>,
+) -> Result<Selem<'a>> {
     let owner = first.owner();
     let smap = owner.map();
-    let Some(slot) = owner.storage_slot() else {
-        return Err((EINVAL, first));
-    };
 
-    if let Err(e) = owner.charge(STORAGE_SIZE) {
-        return Err((e, first));
-    }
+    owner.charge(STORAGE_SIZE)?;
 
     let raw = smap
         .alloc_zeroed(STORAGE_SIZE as usize)
         .cast::<bindings::bpf_local_storage>();
     if raw.is_null() {
         owner.uncharge(STORAGE_SIZE);
-        return Err((ENOMEM, first));
+        return Err(ENOMEM);
     }
 
     // SAFETY: `raw` is a new, zeroed allocation of a storage, only known to us. The lock is
@@ -827,8 +832,12 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
     // (`NewSelem` invariant), of the live `smap`.
     unsafe { storage.link_unindexed(selem, smap) };
 
-    let published = (|| {
-        let bucket = smap.bucket(raw).lock_irqsave()?;
+    // A block rather than a closure, which the compiler keeps out of line.
+    let published = 'publish: {
+        let bucket = match smap.bucket(raw).lock_irqsave() {
+            Ok(bucket) => bucket,
+            Err(e) => break 'publish Err(e),
+        };
         // SAFETY: `first` is on no bucket list and its storage hashes to this bucket.
         let on_map = unsafe { bucket.link(selem) };
 
@@ -838,11 +847,11 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
         // `cmpxchg()`: the initialisation above is visible before the pointer.
         if slot.cmpxchg(ptr::null_mut(), raw, Full).is_err() {
             on_map.del();
-            return Err(EAGAIN);
+            break 'publish Err(EAGAIN);
         }
         Ok(())
         // The bucket lock is released here, before the free below.
-    })();
+    };
 
     if let Err(e) = published {
         // `first` may have been visible to RCU walkers of the bucket for a moment, and the
@@ -851,7 +860,7 @@ pub(super) fn alloc(first: NewSelem<'_>) -> Result<Selem<'_>, (Error, NewSelem<'
         // SAFETY: The storage was never published to the owner.
         unsafe { storage.free(true) };
         owner.uncharge(STORAGE_SIZE);
-        return Err((e, first));
+        return Err(e);
     }
     // The lists own the element and its charge now.
     Ok(first.into_owned_by_lists())

@@ -116,8 +116,9 @@ pub(super) fn update(
     // `NewSelem::alloc()` is inlined.)
     let selem = NewSelem::alloc(new).ok_or(ENOMEM)?;
     let Some(storage) = storage else {
-        // On failure, dropping the element frees and uncharges it.
-        let selem = super::storage::alloc(selem).map_err(|(e, _)| e)?;
+        // On failure it drops the element, which frees and uncharges it.
+        // SAFETY: `slot` is `selem`'s owner's, found above.
+        let selem = unsafe { super::storage::alloc(selem, slot) }?;
         return Ok(selem.sdata());
     };
 

@@ -464,8 +464,8 @@ unsafe extern "C" fn rust_bpf_sk_storage_charge(
     size: u32,
 ) -> c_int {
     from_result(|| {
-        // SAFETY: By our contract. NULL is no socket, which nothing can be charged to.
-        let sk = unsafe { Owner::<Sock>::from_raw(owner.cast()) }.ok_or(ENOMEM)?;
+        // SAFETY: By our contract: a full socket, so not NULL.
+        let sk = unsafe { Owner::<Sock>::from_raw_nonnull(owner.cast()) };
         sk.charge(size)?;
         Ok(0)
     })
@@ -483,10 +483,8 @@ unsafe extern "C" fn rust_bpf_sk_storage_uncharge(
     owner: *mut c_void,
     size: u32,
 ) {
-    // SAFETY: By our contract.
-    if let Some(sk) = unsafe { Owner::<Sock>::from_raw(owner.cast()) } {
-        sk.uncharge(size);
-    }
+    // SAFETY: By our contract: a full socket, so not NULL.
+    unsafe { Owner::<Sock>::from_raw_nonnull(owner.cast()) }.uncharge(size);
 }
 
 /// Allocates a copy of `selem` for `owner`, with the value of `selem` (copied under its
@@ -589,11 +587,11 @@ unsafe fn clone_storage(sk: *const bindings::sock, newsk: *mut bindings::sock) -
             // destructor.
             Some(new) => unsafe { link_copy(new, copy) }?,
             None => {
-                let first = storage::alloc(copy).map_err(|(e, copy)| {
-                    // Freed and uncharged.
-                    drop(copy);
-                    e
-                })?;
+                // A socket always has the pointer.
+                let slot = owner.storage_slot().ok_or(EINVAL)?;
+                // On failure it drops the copy, which frees and uncharges it.
+                // SAFETY: `slot` is `newsk`'s, the owner of `copy`.
+                let first = unsafe { storage::alloc(copy, slot) }?;
                 // SAFETY: The storage just published to `newsk`, which nothing else can reach
                 // yet: it stays allocated until `newsk`'s destructor destroys it.
                 new_storage = Some(unsafe { Storage::from_raw(first.local_storage()) });
