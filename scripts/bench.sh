@@ -9,7 +9,8 @@
 # failed. VM_CPU selects the guest's CPU model. BENCH_TREE (default TREE)
 # is the tree whose bench binary runs in both kernels' boots: the patched
 # tree's, when TREE is a kernel-only variant of it (make bench boots
-# TREE-bench, see config/variants/bench.config).
+# TREE-bench, see config/variants/bench.config). BENCH_APPEND: kernel
+# parameters of every boot, both kernels.
 #   bench.sh TREE BASE OUTDIR
 #
 # raw.txt has one line per row of the list and boot, "<kernel> <label>
@@ -57,7 +58,7 @@ for r in $(seq "$rounds"); do
 		o=$out/$k.$r
 		mkdir -p "$o" && cp "$out/bench.list" "$o/"
 		vmrc=0
-		"$here/vm-run.sh" -t 1800 -o "$o" "$k" -- \
+		"$here/vm-run.sh" -t 1800 -o "$o" -a "${BENCH_APPEND:-}" "$k" -- \
 			rfl-run-bench "/build/${BENCH_TREE:-$tree}" /mnt/rfl/bench.list "/build/$k" > /dev/null || vmrc=$?
 		[ "$vmrc" = 0 ] || echo "bench: round $r, kernel $k: guest exited with $vmrc (console log: $o/console.log)" >&2
 		output=$o/output
