@@ -110,9 +110,9 @@ check-debug: selftests
 # Their boots have no address randomisation (nokaslr norandmaps): where
 # the bench's mappings land moved the fork and exit of create-task-64 by
 # 1.7% between boots of one kernel (the maple tree's work), more than the
-# local-storage code differs. Our side boots $(TREE)-bench, the tested kernel without the fault
-# injection that only the selftests need (config/variants/bench.config);
-# both sides run our bench binary.
+# local-storage code differs. Our side boots $(TREE)-bench, the tested
+# kernel without the fault injection that only the selftests need
+# (config/variants/bench.config); both sides run our bench binary.
 BENCH_KERNEL := $(TREE)-bench
 bench: selftests baseline bench-kernel
 	@VM_ICOUNT=$${VM_ICOUNT-auto} VM_CPUS=$${BENCH_CPUS-1} BENCH_TREE=$(TREE) \
