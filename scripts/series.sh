@@ -80,9 +80,15 @@ g format-patch -q --cover-letter --thread=shallow --subject-prefix="$SERIES_SUBJ
 	-o "$out" base..series
 # The cover letter's subject and blurb from patches/cover-letter.
 cover=$(ls "$out"/0000-*.patch)
-python3 - "$cover" "$repo/patches/cover-letter" <<'EOF'
+# <<REPOSITORY URL>> in it is SERIES_REPO_URL (config/series.env), once set.
+python3 - "$cover" "$repo/patches/cover-letter" "${SERIES_REPO_URL-}" <<'EOF'
 import sys
-cover, src = sys.argv[1], open(sys.argv[2]).read()
+cover, src, url = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3]
+if url:
+    src = src.replace("<<REPOSITORY URL>>", url)
+elif "<<REPOSITORY URL>>" in src:
+    print("series: the cover letter's <<REPOSITORY URL>> stays: set SERIES_REPO_URL in "
+          "config/series.env", file=sys.stderr)
 subject, _, blurb = src.partition("\n\n")
 assert subject.startswith("Subject: "), "patches/cover-letter: start with Subject:"
 text = open(cover).read()
