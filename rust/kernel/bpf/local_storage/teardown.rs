@@ -112,7 +112,8 @@
 //! `sk_storage_teardown_faults` fails each of them on socket storage and checks, after each
 //! party, that the elements were freed (it counts them as they reach `kvfree_call_rcu()`), that
 //! the socket's `sk_omem_alloc` returns to its value before the elements were created, and that
-//! the kernel logged no `WARN` during the subtest; `make check-debug` runs it under kmemleak.
+//! the kernel logged no `WARN` during the subtest; with `CONFIG_DEBUG_KMEMLEAK`, a kmemleak scan
+//! after it finds what else leaked.
 //!
 //! C: [`kernel/bpf/bpf_local_storage.c`](srctree/kernel/bpf/bpf_local_storage.c)
 //!

@@ -3,11 +3,10 @@
  * test_maps_one: run the map_tests/ tests named on the command line.
  *
  * test_maps has no selector: it runs its built-in map tests and then every
- * map_tests/ test. That is what `make check` runs. On a kernel with KASAN,
- * lockdep and kmemleak under TCG the whole binary takes over an hour, so
- * `make check-debug` runs the allowlisted map tests alone through this
- * driver, linked with upstream's unchanged test objects (test_maps_one.mk
- * names them).
+ * map_tests/ test. On a kernel with KASAN, lockdep and kmemleak under an
+ * emulator the whole binary takes over an hour; this driver runs the map
+ * tests that a change needs alone, linked with the unchanged test objects
+ * (test_maps_one.mk names them).
  *
  * A test is found by its symbol (the binary is linked with -rdynamic), so a
  * test whose object is not linked in fails the run instead of passing.

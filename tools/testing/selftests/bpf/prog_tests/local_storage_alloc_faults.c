@@ -22,7 +22,7 @@
  *    a failure was injected.
  *
  * The kernel must log no WARN, BUG or leak meanwhile (read from /dev/kmsg;
- * under make check-debug kmemleak scans afterwards).
+ * with CONFIG_DEBUG_KMEMLEAK, a kmemleak scan afterwards finds the rest).
  *
  * The fault points: elements, storages and indexes come from
  * kmalloc_nolock(), which calls neither should_failslab() nor

@@ -48,9 +48,9 @@
  *    round maps; every socket's, the kept survivor's among them, after
  *    bpf_sk_storage_free() (read by an fexit program), which uncharges what
  *    the storage's mem_charge says is left.
- * Under make check-debug, KASAN, lockdep and the atomic-sleep checks watch
- * both teardowns while they race, and kmemleak's scan after the run finds
- * whatever they leaked beyond elements (storages, maps).
+ * On a kernel with KASAN, lockdep and the atomic-sleep checks, they watch
+ * both teardowns while they race, and with kmemleak a scan after the run
+ * finds whatever they leaked beyond elements (storages, maps).
  *
  * Not serial: the cgroups are in this process's own cgroup work dir and the
  * files in a directory of its own, the sockets use no fixed address, and

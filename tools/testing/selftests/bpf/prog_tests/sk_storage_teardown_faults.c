@@ -17,7 +17,8 @@
  *    and to 0 after bpf_sk_storage_free() in every case;
  *  - the kernel logged no WARN, BUG or leak during the subtest (read from
  *    /dev/kmsg: the teardown warns when it gives up and leaks);
- *  - and, under make check-debug, kmemleak finds nothing afterwards.
+ *  - and, with CONFIG_DEBUG_KMEMLEAK, a kmemleak scan afterwards finds
+ *    nothing.
  *
  * Destroy stops at its first lock failure and queues the rest for its
  * destroy work, which retries the storage lock (5 attempts), as map free
