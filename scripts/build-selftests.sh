@@ -1,6 +1,6 @@
 #!/bin/bash
-# Build the BPF selftests we run (test_progs, test_maps, test_maps_one,
-# bench and the test kmods) against a built tree, inside the root, with the
+# Build the BPF selftests we run (test_progs, test_maps, bench and the
+# test kmods) against a built tree, inside the root, with the
 # kernel's compiler.
 #   build-selftests.sh TREE
 #
@@ -18,20 +18,15 @@ cross=
 # (scripts/mkroot-cross.sh).
 [ "$arch" = arm64 ] && cross="ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-"
 jobs=$(( $(nproc) + 1 ))
-# test_maps_one links in the map tests the allowlist names.
-map_tests=$("$here/allowlist-sel.sh" test_maps "$(dirname "$here")/config/allowlist" | paste -sd' ')
-[ -n "$map_tests" ] || { echo "selftests: config/allowlist names no test_maps test" >&2; exit 1; }
 log=$CACHE/root/build/$name-selftests.log
 echo "selftests: building in /build/$name (log: $log)"
-# A baseline tree (make parity) has no test_maps_one.mk and needs only
-# test_progs and its modules.
-targets="test_progs test_maps test_maps_one bench" mk="-f Makefile -f test_maps_one.mk"
-case $name in base*) targets=test_progs mk= ;; esac
+# A baseline tree (make parity) needs only test_progs and its modules.
+targets="test_progs test_maps bench"
+case $name in base*) targets=test_progs ;; esac
 if ! "$here/inroot.sh" bash -c '
 	set -e
 	cd /build/'"$name"'/tools/testing/selftests/bpf
-	make -j'"$jobs"' '"$mk"' LLVM=1 '"$cross"' BPF_STRICT_BUILD=0 SKIP_DOCS=1 \
-		TEST_MAPS_ONE_TESTS="'"$map_tests"'" '"$targets"'
+	make -j'"$jobs"' LLVM=1 '"$cross"' BPF_STRICT_BUILD=0 SKIP_DOCS=1 '"$targets"'
 	for f in '"$targets"' bpf_testmod.ko bpf_test_rqspinlock.ko; do
 		[ -e "$f" ] || { echo "selftests: $f was not built" >&2; exit 1; }
 	done

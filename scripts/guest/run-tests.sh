@@ -102,7 +102,7 @@ if [ -n "$t$a" ]; then
 	fi
 fi
 
-# The allowlisted map tests run alone, through test_maps_one (the whole
+# The allowlisted map tests run alone, named to test_maps (the whole
 # test_maps binary takes 9 min in a TCG guest, over an hour on the debug
 # kernel). RFL_TEST_MAPS=all runs the whole binary, a superset of them.
 #
@@ -119,8 +119,8 @@ maps=$(sel test_maps)
 map_test() { # NAME [SK_STORAGE_MAP_TEST]
 	local start r
 	start=$(date +%s)
-	echo "== test_maps_one $1${2:+ ($2)}" | tee -a "$out/test_maps.log"
-	env ${2:+BPF_SK_STORAGE_MAP_TEST_NAME="$2"} ./test_maps_one "$1" >> "$out/test_maps.log" 2>&1
+	echo "== test_maps $1${2:+ ($2)}" | tee -a "$out/test_maps.log"
+	env ${2:+BPF_SK_STORAGE_MAP_TEST_NAME="$2"} ./test_maps "$1" >> "$out/test_maps.log" 2>&1
 	r=$?
 	echo "== exit $r after $(($(date +%s) - start)) s" | tee -a "$out/test_maps.log"
 	return $r
